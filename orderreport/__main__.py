@@ -1,0 +1,3 @@
+from orderreport.cli import main
+
+main()

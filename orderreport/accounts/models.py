@@ -1,0 +1,144 @@
+"""Users, accounts (the tenants), members, plans and the monthly order counter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who logs in. Identified by e-mail; there is no separate username."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField(_("e-mail address"), unique=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Plan(models.Model):
+    """A plan: how many orders an account may record per billing period.
+
+    Plans are rows (seeded by a migration, edited in the admin) so an operator can change
+    limits without a deploy.
+    """
+
+    name = models.SlugField(_("name"), max_length=32, unique=True)
+    title = models.CharField(_("title"), max_length=64)
+    monthly_order_limit = models.PositiveIntegerField(
+        _("monthly order limit"), null=True, blank=True, help_text=_("Empty means unlimited.")
+    )
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_unlimited(self) -> bool:
+        return self.monthly_order_limit is None
+
+
+class Account(models.Model):
+    """The tenant: owns projects, holds the plan, counts orders per billing period."""
+
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="owned_accounts"
+    )
+    plan = models.ForeignKey(Plan, models.PROTECT, related_name="accounts")
+    # The billing period is a month counted from this date (a sign-up on the 31st renews on
+    # the last day of shorter months).
+    billing_anchor = models.DateField(_("billing anchor"), default=timezone.localdate)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def current_period(self, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+        from orderreport.accounts.billing import billing_period
+
+        return billing_period(self.billing_anchor, today or timezone.now().date())
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        ADMIN = "admin", _("Admin")
+        VIEWER = "viewer", _("Viewer")
+
+    account = models.ForeignKey(Account, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "user"], name="membership_account_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account} ({self.role})"
+
+
+class Usage(models.Model):
+    """Orders recorded by an account in one billing period.
+
+    The tracking API increments `used` with a conditional upsert in the same transaction as
+    the order insert, so the limit holds exactly under any concurrency (see
+    orderreport/orders/services.py).
+    """
+
+    account = models.ForeignKey(Account, models.CASCADE, related_name="usages")
+    period_start = models.DateField()
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period_start"], name="usage_account_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} from {self.period_start}: {self.used}"

@@ -1,0 +1,39 @@
+"""Start-up checks: misconfiguration stops the process with a message saying what to set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    problems: list[Error | Warning] = []
+    if not settings.BASE_URL.startswith(("http://", "https://")):
+        problems.append(
+            Error(
+                f"BASE_URL must start with http:// or https://, not {settings.BASE_URL!r}.",
+                hint="Set BASE_URL to the address users reach this server at.",
+                id="orderreport.E001",
+            )
+        )
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
+        problems.append(
+            Error(
+                f"DATABASE_URL selects {engine}; OrderReport runs on PostgreSQL or SQLite.",
+                hint="Use postgres://user@host/db or sqlite:////path/to/file.sqlite3.",
+                id="orderreport.E002",
+            )
+        )
+    if not settings.DEBUG and settings.BASE_URL.startswith("https://") and not settings.REDIS_URL:
+        problems.append(
+            Warning(
+                "REDIS_URL is not set: rate limits and the API key cache are per process.",
+                hint="Set REDIS_URL when running more than one web process.",
+                id="orderreport.W001",
+            )
+        )
+    return problems

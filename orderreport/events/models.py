@@ -1,0 +1,27 @@
+"""Records of events (form submissions, call-back requests...) sent to the tracking API."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orderreport.projects.models import Event, Project
+
+
+class EventRecord(models.Model):
+    project = models.ForeignKey(Project, models.CASCADE, related_name="event_records")
+    event = models.ForeignKey(Event, models.CASCADE, related_name="records")
+    data = models.JSONField(_("data"), default=list, blank=True)
+    origin = models.CharField(_("origin"), max_length=2100, blank=True)
+    client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    user_agent = models.CharField(_("User-Agent"), max_length=512, blank=True)
+    received_at = models.DateTimeField(_("received"))
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "-received_at", "-id"], name="record_project_recent"),
+            models.Index(fields=["event", "-received_at", "-id"], name="record_event_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} at {self.received_at:%Y-%m-%d %H:%M}"

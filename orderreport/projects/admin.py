@@ -1,0 +1,54 @@
+from django.contrib import admin
+
+from orderreport.projects.models import ApiKey, Domain, Event, Project
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    readonly_fields = ["key", "last_used"]
+
+
+class EventInline(admin.TabularInline):
+    model = Event
+    extra = 0
+    readonly_fields = ["key"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "timezone", "currency", "created"]
+    list_filter = ["currency", "created"]
+    search_fields = ["name", "account__name", "account__owner__email"]
+    raw_id_fields = ["account"]
+    inlines = [DomainInline, ApiKeyInline, EventInline]
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["host", "project", "is_active", "created"]
+    list_filter = ["is_active"]
+    search_fields = ["host", "project__name"]
+    raw_id_fields = ["project"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "is_active", "created", "last_used"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "key", "project__name"]
+    raw_id_fields = ["project"]
+    readonly_fields = ["last_used"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "project", "is_active", "created"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "key", "project__name"]
+    raw_id_fields = ["project"]

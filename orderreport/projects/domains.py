@@ -1,0 +1,132 @@
+"""Domain names: normalising what owners paste, parsing Origin headers, matching.
+
+A domain is stored as a lower-case host in IDNA (punycode) form, optionally prefixed with
+"*." for "every subdomain". `example.com` matches itself and `www.example.com`; the wildcard
+matches subdomains at any depth but not the bare domain.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+import idna
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*$")
+
+
+class InvalidDomain(ValueError):
+    pass
+
+
+def _to_ascii(host: str) -> str | None:
+    """Return the lower-case IDNA form of host, or None if it is not a valid host name."""
+    host = host.strip().rstrip(".").lower()
+    if not host or len(host) > 253:
+        return None
+    if host.isascii():
+        ascii_host = host
+    else:
+        try:
+            ascii_host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return None
+    labels = ascii_host.split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        return None
+    return ascii_host
+
+
+def _ip_literal(host: str) -> str | None:
+    candidate = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def normalize_domain(text: str) -> str:
+    """Turn what people paste (`https://Shop.example.com/cart`, `пример.рф`, `*.example.com`,
+    `example.com:8080`) into the stored form, or raise InvalidDomain with a reason."""
+    raw = text.strip()
+    if not raw:
+        raise InvalidDomain("Enter a domain, for example example.com.")
+    if "://" not in raw:
+        raw = "http://" + raw
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise InvalidDomain(f"{text.strip()!r} is not a domain name.") from None
+    if parts.username or parts.password:
+        raise InvalidDomain("A domain cannot contain a user name or password.")
+    ip = _ip_literal(host)
+    if ip is not None:
+        return ip
+    wildcard = host.startswith("*.")
+    if wildcard:
+        host = host[2:]
+    if "*" in host:
+        raise InvalidDomain("A wildcard is only allowed as the first label: *.example.com.")
+    ascii_host = _to_ascii(host)
+    if ascii_host is None:
+        raise InvalidDomain(f"{text.strip()!r} is not a valid domain name.")
+    if wildcard and "." not in ascii_host:
+        raise InvalidDomain("A wildcard needs a domain with a dot after it: *.example.com.")
+    return ("*." + ascii_host) if wildcard else ascii_host
+
+
+def origin_host(origin: str | None) -> str | None:
+    """Return the normalised host of an Origin header, or None if the header is not
+    `scheme://host[:port]` (absent, `null`, a path, credentials, a bad port...)."""
+    if not origin or origin == "null" or len(origin) > 2100:
+        return None
+    scheme, sep, rest = origin.partition("://")
+    if not sep or not _SCHEME.match(scheme.lower()) or not rest:
+        return None
+    if any(c in rest for c in "/?#@\\ \t"):
+        return None
+    host = rest
+    if rest.startswith("["):
+        end = rest.find("]")
+        if end == -1:
+            return None
+        host, port = rest[: end + 1], rest[end + 1 :]
+        if port and not port.startswith(":"):
+            return None
+        port = port[1:] if port else ""
+    elif ":" in rest:
+        host, _, port = rest.rpartition(":")
+    else:
+        port = ""
+    if port or rest.endswith(":"):
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            return None
+    ip = _ip_literal(host)
+    if ip is not None:
+        return ip
+    return _to_ascii(host)
+
+
+def host_matches(host: str, domains: Iterable[str]) -> bool:
+    """True if the origin's host is covered by one of the stored domains."""
+    for domain in domains:
+        if domain.startswith("*."):
+            if host.endswith(domain[1:]):
+                return True
+        elif host == domain or host == "www." + domain:
+            return True
+    return False
+
+
+def describe_match(domain: str) -> str:
+    """A short human description of what a stored domain matches (for the dashboard)."""
+    if domain.startswith("*."):
+        return f"every subdomain of {domain[2:]}, not {domain[2:]} itself"
+    if _ip_literal(domain) is not None:
+        return domain
+    return f"{domain} and www.{domain}"

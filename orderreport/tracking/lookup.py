@@ -1,0 +1,105 @@
+"""The hot-path lookup: API key -> project, account, active domains and events.
+
+Cached in the shared cache (Redis in production) so a tracking request normally costs one
+cache read and no database query; unknown keys are cached too, so a flood of bad keys never
+reaches the database. Every change to a key, domain, event, project or account deletes the
+affected entries (orderreport/tracking/signals.py), so a deactivated key is refused on the
+very next request from any process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+
+from orderreport.projects.models import ApiKey, Domain, Event
+
+log = logging.getLogger(__name__)
+
+# Positive entries are also deleted on every change; the TTL only bounds the damage of a
+# lost invalidation (a cache restart mid-change, a race with a concurrent reload).
+TTL_SECONDS = 300
+_MISSING = 0  # cached for unknown or inactive keys
+MAX_KEY_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    key_id: int
+    project_id: int
+    account_id: int
+    billing_anchor: dt.date
+    domains: tuple[str, ...]
+    # event key -> (event id, is active)
+    events: dict[str, tuple[int, bool]] = field(default_factory=dict)
+
+
+def cache_key(raw_key: str) -> str:
+    return "apikey:" + hashlib.sha256(raw_key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def load_key_info(raw_key: str) -> KeyInfo | None:
+    """Read a key's KeyInfo from the database (None if unknown or inactive)."""
+    key = (
+        ApiKey.objects.filter(key=raw_key, is_active=True)
+        .select_related("project__account")
+        .only("id", "project__id", "project__account__id", "project__account__billing_anchor")
+        .first()
+    )
+    if key is None:
+        return None
+    project = key.project
+    domains = tuple(
+        Domain.objects.filter(project=project, is_active=True).values_list("host", flat=True)
+    )
+    events = {
+        k: (pk, active)
+        for pk, k, active in Event.objects.filter(project=project).values_list(
+            "id", "key", "is_active"
+        )
+    }
+    return KeyInfo(
+        key_id=key.id,
+        project_id=project.id,
+        account_id=project.account.id,
+        billing_anchor=project.account.billing_anchor,
+        domains=domains,
+        events=events,
+    )
+
+
+def get_key_info(raw_key: str) -> KeyInfo | None:
+    """KeyInfo for an X-API-KEY value, from the cache when possible."""
+    if len(raw_key) > MAX_KEY_LENGTH:
+        return None
+    ckey = cache_key(raw_key)
+    try:
+        cached = cache.get(ckey)
+    except Exception:  # a cache outage must not take the API down; the database still answers
+        log.exception("cache read failed; falling back to the database")
+        return load_key_info(raw_key)
+    if cached is not None:
+        return cached or None
+    info = load_key_info(raw_key)
+    try:
+        cache.set(ckey, info or _MISSING, TTL_SECONDS)
+    except Exception:
+        log.exception("cache write failed")
+    return info
+
+
+def invalidate_keys(raw_keys: Iterable[str]) -> None:
+    keys = [cache_key(k) for k in raw_keys]
+    if keys:
+        cache.delete_many(keys)
+
+
+def invalidate_projects(project_ids: Iterable[int]) -> None:
+    invalidate_keys(
+        ApiKey.objects.filter(project_id__in=list(project_ids)).values_list("key", flat=True)
+    )

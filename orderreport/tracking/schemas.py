@@ -1,0 +1,164 @@
+"""Field rules of the tracking API (docs: contract.md, "Order fields" and "Event fields").
+
+Pydantic's core validates in Rust, reports every bad field at once and gives each error a
+location we turn into the contract's dotted paths (`products.0.price`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from babel.numbers import list_currencies
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+MAX_INT64 = 2**63 - 1
+CURRENCIES = frozenset(list_currencies())
+
+
+def _blank_to_none(value: Any) -> Any:
+    """For optional fields, null and "" both mean absent."""
+    if value == "" and isinstance(value, str):
+        return None
+    return value
+
+
+def _data_value(value: Any) -> Any:
+    # A number is kept as its string; bool is a JSON true/false, not a number.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class DataItem(_Strict):
+    name: StrictStr = Field(min_length=1, max_length=255)
+    value: Annotated[StrictStr, BeforeValidator(_data_value), Field(max_length=10_000)]
+
+
+class Product(_Strict):
+    name: StrictStr = Field(min_length=1, max_length=500)
+    price: StrictInt = Field(ge=0, le=MAX_INT64)
+    count: StrictInt = Field(ge=1, le=MAX_INT64)
+    image: StrictStr = Field(max_length=2048)
+
+    @field_validator("image")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError("must be an absolute http(s) URL") from None
+        if (
+            parts.scheme.lower() not in ("http", "https")
+            or not parts.hostname
+            or any(c.isspace() for c in value)
+        ):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+
+Optional = BeforeValidator(_blank_to_none)
+Phone = Annotated[StrictStr, Field(max_length=64)]
+Email = Annotated[EmailStr, Field(max_length=254)]
+Username = Annotated[StrictStr, Field(max_length=255)]
+Products = Annotated[list[Product], Field(max_length=500)]
+DataItems = Annotated[list[DataItem], Field(max_length=100)]
+
+
+def _order_id(value: Any) -> str:
+    # An integer id is stored as its decimal string; bool is not an integer here.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError("must be a string or an integer")
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > 128:
+        raise ValueError("must be at most 128 characters")
+    return text
+
+
+class OrderPayload(_Strict):
+    id: Annotated[str, BeforeValidator(_order_id)]
+    total: StrictInt = Field(ge=0, le=MAX_INT64)
+    currency: Annotated[StrictStr | None, Optional] = None
+    phone: Annotated[Phone | None, Optional] = None
+    email: Annotated[Email | None, Optional] = None
+    username: Annotated[Username | None, Optional] = None
+    products: Annotated[Products | None, Optional] = None
+    data: Annotated[DataItems | None, Optional] = None
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.upper()
+        if code not in CURRENCIES:
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        return code
+
+
+class EventPayload(_Strict):
+    event: StrictStr = Field(min_length=1, max_length=64)
+    data: DataItems
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    # Pydantic adds the union member or validator name to some locations
+    # (`id.str`, `email.function-after[...]`); the contract wants field paths only.
+    parts = [str(p) for p in loc if not (isinstance(p, str) and ("[" in p or p in _NOISE))]
+    return ".".join(parts) or "body"
+
+
+_NOISE = {"str", "int", "list", "none", "is-instance", "function-after", "function-before"}
+
+_MESSAGES = {
+    "missing": "This field is required.",
+    "int_type": "Must be an integer.",
+    "int_from_float": "Must be an integer.",
+    "string_type": "Must be a string.",
+    "list_type": "Must be an array.",
+    "model_type": "Must be an object.",
+    "model_attributes_type": "Must be an object.",
+    "dataclass_type": "Must be an object.",
+}
+
+
+def error_map(exc: ValidationError) -> dict[str, list[str]]:
+    """Turn a ValidationError into the contract's `errors`: one entry per bad field."""
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors(include_url=False, include_context=True, include_input=False):
+        path = _path(err["loc"])
+        kind = err["type"]
+        if kind in _MESSAGES:
+            message = _MESSAGES[kind]
+        elif kind == "value_error":
+            message = str(err["msg"]).removeprefix("Value error, ")
+            message = message[0].upper() + message[1:] if message else "Invalid value."
+            if not message.endswith("."):
+                message += "."
+        else:
+            message = str(err["msg"]) + "."
+        messages = errors.setdefault(path, [])
+        if message not in messages:
+            messages.append(message)
+    return errors

@@ -1,0 +1,48 @@
+"""Keep the tracking API's key cache in step with the database.
+
+Each change deletes the affected cache entries twice: at once (so this process sees it) and
+after the transaction commits (so a request that reloaded the old rows in between cannot
+leave them cached).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from orderreport.accounts.models import Account
+from orderreport.projects.models import ApiKey, Domain, Event, Project
+from orderreport.tracking.lookup import invalidate_keys, invalidate_projects
+
+
+def _twice(func: Any, *args: Any) -> None:
+    func(*args)
+    transaction.on_commit(lambda: func(*args))
+
+
+@receiver([post_save, post_delete], sender=ApiKey)
+def _api_key_changed(instance: ApiKey, **kwargs: Any) -> None:
+    # A new key may have been cached as "unknown" by an earlier request: that entry goes too.
+    _twice(invalidate_keys, [instance.key])
+
+
+@receiver([post_save, post_delete], sender=Domain)
+@receiver([post_save, post_delete], sender=Event)
+def _project_part_changed(instance: Domain | Event, **kwargs: Any) -> None:
+    _twice(invalidate_projects, [instance.project_id])
+
+
+@receiver(post_save, sender=Project)
+def _project_changed(instance: Project, **kwargs: Any) -> None:
+    _twice(invalidate_projects, [instance.pk])
+
+
+@receiver(post_save, sender=Account)
+def _account_changed(instance: Account, **kwargs: Any) -> None:
+    project_ids = list(instance.projects.values_list("id", flat=True))
+    if project_ids:
+        _twice(invalidate_projects, project_ids)
+

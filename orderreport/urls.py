@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, re_path
+from django.views import defaults
+
+from orderreport import views
+from orderreport.tracking import views as tracking
+from orderreport.tracking.http import error
+
+urlpatterns = [
+    # The guide's paths; a trailing slash is forgiven, since shops paste URLs by hand.
+    re_path(r"^api/orders/track/?$", tracking.track_order, name="track-order"),
+    re_path(r"^api/events/track/?$", tracking.track_event, name="track-event"),
+    re_path(r"^api/", views.api_not_found),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", views.home, name="home"),
+]
+
+if settings.BENCHMARK_BASELINE:
+    urlpatterns.append(path("bench/baseline", views.bench_baseline))
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # The API never answers with an HTML page, not even for a mistyped path.
+    if request.path.startswith("/api/"):
+        return error(404, "Not found", "not_found")
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return error(500, "Internal error", "internal_error")
+    return defaults.server_error(request)
