@@ -8,6 +8,7 @@ ALLOWED_HOSTS and BASE_URL. Every variable is listed in README.md.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -85,7 +86,9 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'orderreport.sqlit
 # Persistent connections: opening a PostgreSQL connection per request costs more than the
 # whole tracking request. `orderreport serve` sets this to 600 unless it is given.
 DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)}
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the dashboard read while the API writes; synchronous=FULL because a 201

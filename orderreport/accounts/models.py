@@ -36,7 +36,7 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who logs in. Identified by e-mail; there is no separate username."""
 
-    username = None  # type: ignore[assignment]
+    username = None  # type: ignore[assignment, misc]
     email = models.EmailField(_("e-mail address"), unique=True)
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
@@ -45,7 +45,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[assignment, misc]
 
     def __str__(self) -> str:
         return self.email
@@ -135,9 +135,7 @@ class Usage(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["account", "period_start"], name="usage_account_period"
-            )
+            models.UniqueConstraint(fields=["account", "period_start"], name="usage_account_period")
         ]
 
     def __str__(self) -> str:

@@ -103,9 +103,8 @@ def origin_host(origin: str | None) -> str | None:
         host, _, port = rest.rpartition(":")
     else:
         port = ""
-    if port or rest.endswith(":"):
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            return None
+    if (port or rest.endswith(":")) and not (port.isdigit() and 0 < int(port) < 65536):
+        return None
     ip = _ip_literal(host)
     if ip is not None:
         return ip

@@ -81,10 +81,7 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["project", "key"], name="event_project_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="event_project_key")]
 
     def __str__(self) -> str:
         return self.name
-

@@ -13,6 +13,7 @@ import time
 from functools import cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import SlidingWindowCounterRateLimiter
@@ -63,3 +64,11 @@ def check(key_id: int, client_ip: str) -> int:
     except Exception:  # an unreachable Redis must not turn every order away
         log.exception("rate limit check failed; letting the request through")
     return 0
+
+
+def _on_setting_changed(setting: str, **kwargs: object) -> None:
+    if setting.startswith("RATE_LIMIT") or setting in ("REDIS_URL", "CACHE_KEY_PREFIX"):
+        reset_caches()
+
+
+setting_changed.connect(_on_setting_changed)

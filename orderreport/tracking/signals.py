@@ -45,4 +45,3 @@ def _account_changed(instance: Account, **kwargs: Any) -> None:
     project_ids = list(instance.projects.values_list("id", flat=True))
     if project_ids:
         _twice(invalidate_projects, project_ids)
-

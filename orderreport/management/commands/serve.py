@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         env.setdefault("DB_CONN_MAX_AGE", "600")
         env.setdefault("DJANGO_SETTINGS_MODULE", "orderreport.settings")
         argv = [
-            "granian",
+            sys.executable, "-m", "granian",
             "--interface", "wsgi",
             "--host", options["host"],
             "--port", str(options["port"]),
@@ -57,4 +58,4 @@ class Command(BaseCommand):
             f"({workers} process(es) x {options['threads']} threads)"
         )
         self.stdout.flush()
-        os.execvpe(argv[0], argv, env)  # noqa: S606 - replaces this process, fixed argv
+        os.execve(sys.executable, argv, env)  # noqa: S606 - replaces this process, fixed argv

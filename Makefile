@@ -1,0 +1,59 @@
+# OrderReport: `make run` serves a demo on SQLite, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/orderreport
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+export PORT
+
+.PHONY: run test install lint typecheck test-postgres test-sqlite services lock bench clean
+
+# The virtual environment, rebuilt when the lock file or the project metadata changes.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/orderreport run
+
+test: install services
+	./scripts/ensure-chromium.sh
+	$(MAKE) lint typecheck
+	$(MAKE) test-postgres
+	$(MAKE) test-sqlite
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy orderreport
+
+# The whole suite on PostgreSQL and Redis (pytest-django creates the test database).
+test-postgres: install
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The default path: SQLite and the local-memory cache.
+test-sqlite: install
+	DATABASE_URL= REDIS_URL= $(BIN)/pytest -m "not postgres" $(PYTEST_ARGS)
+
+services:
+	./scripts/services.sh
+
+# Re-resolve dependencies from pyproject.toml into requirements.lock (names and versions only).
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install -q -e '.[dev]'
+	.lockvenv/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf .lockvenv
+
+bench: install services
+	$(BIN)/python benchmarks/orders.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,150 @@
+"""Shared fixtures: real rows in the real database (PostgreSQL or SQLite, by DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+# Each run gets its own cache namespace, so runs sharing one Redis never see each other's
+# cached keys or rate-limit counters. Set before Django reads its settings.
+os.environ["CACHE_KEY_PREFIX"] = f"test-{os.getpid()}-{secrets.token_hex(4)}"
+
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+from orderreport.accounts.models import Account, User
+from orderreport.accounts.services import create_account, get_plan
+from orderreport.projects.models import ApiKey, Domain, Event, Project
+
+GUIDE_ORDER: dict[str, Any] = {
+    "id": "order-100234",
+    "total": 99000,
+    "currency": "RUB",
+    "username": "john_doe",
+    "email": "john@example.com",
+    "phone": "+998901112233",
+    "data": [
+        {"name": "Имя", "value": "John Doe"},
+        {"name": "Телефон", "value": "+998901112233"},
+    ],
+    "products": [
+        {
+            "name": "Sneakers X",
+            "price": 99000,
+            "count": 1,
+            "image": "https://example.com/images/sneakers-x.jpg",
+        }
+    ],
+}
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
+    on_sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    skip = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL=postgres://...)")
+    for item in items:
+        if on_sqlite and "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _generous_rate_limits(settings: Any) -> Iterator[None]:
+    """Most tests send many requests from 127.0.0.1; rate-limit tests set their own limits."""
+    settings.RATE_LIMIT_IP_PER_SECOND = 1_000_000
+    settings.RATE_LIMIT_IP_BURST = 1_000_000
+    settings.RATE_LIMIT_KEY_PER_SECOND = 1_000_000
+    settings.RATE_LIMIT_KEY_BURST = 1_000_000
+    yield
+    if not settings.REDIS_URL:
+        cache.clear()  # local memory only: a shared Redis is never flushed by tests
+
+
+@dataclass
+class Shop:
+    """An owner's account with one project, an active domain, API key and event."""
+
+    user: User
+    account: Account
+    project: Project
+    domain: Domain
+    key: ApiKey
+    event: Event
+
+    @property
+    def origin(self) -> str:
+        return f"https://{self.domain.host}"
+
+
+def make_shop(email: str | None = None, domain: str = "example.com", plan: str = "free") -> Shop:
+    email = email or f"owner-{secrets.token_hex(4)}@example.com"
+    user = User.objects.create_user(email, "correct horse battery staple")
+    account = create_account(user, f"{email}'s account", plan=get_plan(plan))
+    project = Project.objects.create(account=account, name="Shop")
+    return Shop(
+        user=user,
+        account=account,
+        project=project,
+        domain=Domain.objects.create(project=project, host=domain),
+        key=ApiKey.objects.create(project=project, name="Site"),
+        event=Event.objects.create(project=project, name="Call-back"),
+    )
+
+
+@pytest.fixture
+def shop(db: None) -> Shop:
+    return make_shop()
+
+
+@pytest.fixture
+def other_shop(db: None) -> Shop:
+    """A second tenant, for isolation tests."""
+    return make_shop(domain="other.example")
+
+
+class Api:
+    """Posts to the tracking API like a shop's page or server would."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def post(
+        self,
+        path: str,
+        body: Any,
+        key: str | None,
+        origin: str | None = "https://example.com",
+        **headers: str,
+    ) -> Any:
+        if not isinstance(body, str | bytes):
+            import json
+
+            body = json.dumps(body)
+        extra: dict[str, str] = {}
+        if key is not None:
+            extra["HTTP_X_API_KEY"] = key
+        if origin is not None:
+            extra["HTTP_ORIGIN"] = origin
+        extra.update(headers)
+        return self.client.generic("POST", path, body, content_type="application/json", **extra)
+
+    def order(self, body: Any, key: str | None, **kwargs: Any) -> Any:
+        return self.post("/api/orders/track", body, key, **kwargs)
+
+    def event(self, body: Any, key: str | None, **kwargs: Any) -> Any:
+        return self.post("/api/events/track", body, key, **kwargs)
+
+
+@pytest.fixture
+def api(client: Client) -> Api:
+    return Api(client)
