@@ -87,7 +87,7 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'orderreport.sqlit
 # whole tracking request. `orderreport serve` sets this to 600 unless it is given.
 DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 DATABASES: dict[str, dict[str, Any]] = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)
+    "default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE))
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -110,6 +110,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and rate limits ------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "or")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {

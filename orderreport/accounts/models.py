@@ -36,14 +36,14 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who logs in. Identified by e-mail; there is no separate username."""
 
-    username = None  # type: ignore[assignment, misc]
+    username = None  # type: ignore[assignment]
     email = models.EmailField(_("e-mail address"), unique=True)
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # no fields beyond e-mail and password
 
     objects = UserManager()  # type: ignore[assignment, misc]
 
