@@ -9,8 +9,10 @@ export PORT
 
 .PHONY: run test install lint typecheck test-postgres test-sqlite services lock bench clean
 
-# The virtual environment, rebuilt when the lock file or the project metadata changes.
-$(VENV)/.installed: requirements.lock pyproject.toml
+# The virtual environment and the front-end packages (exact versions in package.json, no
+# lock file with download addresses), rebuilt when either list changes.
+$(VENV)/.installed: requirements.lock pyproject.toml package.json
+	npm install --silent
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .

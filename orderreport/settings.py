@@ -146,13 +146,21 @@ DEFAULT_PLAN = env_str("DEFAULT_PLAN", "free")
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+# Our own assets, and front-end packages exactly as npm installed them (package.json pins
+# their versions); collectstatic copies both to STATIC_ROOT, nothing is loaded from a CDN.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", ROOT_DIR / "node_modules" / "htmx.org" / "dist"),
+]
+# Hashed names need `collectstatic` to have run; DEBUG and the tests serve from the finders.
+STATIC_HASHED = env_bool("STATIC_HASHED", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_HASHED
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }

@@ -13,6 +13,7 @@ import pytest
 # Each run gets its own cache namespace, so runs sharing one Redis never see each other's
 # cached keys or rate-limit counters. Set before Django reads its settings.
 os.environ["CACHE_KEY_PREFIX"] = f"test-{os.getpid()}-{secrets.token_hex(4)}"
+os.environ["STATIC_HASHED"] = "false"  # pages render without a prior collectstatic
 
 from django.core.cache import cache
 from django.db import connection
@@ -148,3 +149,27 @@ class Api:
 @pytest.fixture
 def api(client: Client) -> Api:
     return Api(client)
+
+
+@dataclass
+class Team:
+    """One account seen by its owner, an admin, a viewer, and an outsider (another tenant)."""
+
+    shop: Shop
+    owner: User
+    admin: User
+    viewer: User
+    outsider: User
+
+
+@pytest.fixture
+def team(db: None) -> Team:
+    from orderreport.accounts.models import Membership
+
+    shop = make_shop()
+    admin = User.objects.create_user(f"admin-{secrets.token_hex(3)}@example.com", "pw-admin-123")
+    viewer = User.objects.create_user(f"viewer-{secrets.token_hex(3)}@example.com", "pw-view-123")
+    Membership.objects.create(account=shop.account, user=admin, role=Membership.Role.ADMIN)
+    Membership.objects.create(account=shop.account, user=viewer, role=Membership.Role.VIEWER)
+    outsider = make_shop(domain="outsider.example").user
+    return Team(shop=shop, owner=shop.user, admin=admin, viewer=viewer, outsider=outsider)
