@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "orderreport.tracking",
     "orderreport.orders",
     "orderreport.events",
+    "orderreport.notify",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,34 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 DEFAULT_PLAN = env_str("DEFAULT_PLAN", "free")
 
+# --- Notifications ------------------------------------------------------------------------
+# Outgoing mail (notifications, address confirmations, plan-limit warnings).
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OrderReport <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Telegram's Bot API; tests and air-gapped installs point it at a local server.
+TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
+# Webhook URLs must be https unless the operator allows plain http (a private test rig).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
+# Requests to user-given URLs never reach private, loopback or link-local addresses unless
+# the operator allows them all, or lists the networks that may be reached (comma-separated).
+OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS", [])
+OUTBOUND_TIMEOUT_SECONDS = env_float("OUTBOUND_TIMEOUT_SECONDS", 10, minimum=0.1)
+OUTBOUND_MAX_RESPONSE_BYTES = env_int("OUTBOUND_MAX_RESPONSE_BYTES", 256 * 1024, minimum=1024)
+# The worker: how often it looks for due deliveries when idle, and how long a claimed
+# delivery stays reserved before another worker may take it over (after a crash).
+NOTIFY_POLL_SECONDS = env_float("NOTIFY_POLL_SECONDS", 1.0, minimum=0.01)
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 300, minimum=5)
+NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 20, minimum=1)
+NOTIFY_RETRY_HOURS = env_float("NOTIFY_RETRY_HOURS", 24, minimum=0.01)
+
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
@@ -187,7 +216,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # httpx logs every request URL at INFO, and a Telegram URL holds the bot token.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # Mounts /bench/baseline, the do-nothing view benchmarks compare the API against.

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 import orjson
-from django.db import connection
+from django.db import connection, transaction
 
 from orderreport.events.models import EventRecord
+from orderreport.notify.outbox import enqueue_event
 from orderreport.tracking.meta import RequestMeta
 from orderreport.tracking.schemas import EventPayload
 
@@ -21,9 +22,9 @@ def _sql() -> str:
 
 
 def record_event(project_id: int, event_id: int, payload: EventPayload, meta: RequestMeta) -> int:
-    """Store one record of an event; returns its id. A single statement, so it commits alone."""
+    """Store one record of an event and queue its notifications; returns its id."""
     data = orjson.dumps([d.model_dump() for d in payload.data]).decode()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             _sql(),
             (
@@ -37,4 +38,5 @@ def record_event(project_id: int, event_id: int, payload: EventPayload, meta: Re
             ),
         )
         (record_id,) = cursor.fetchone()
+        enqueue_event(cursor, event_id, record_id, meta.received_at)
     return int(record_id)

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from orderreport.accounts.billing import billing_period
 from orderreport.accounts.models import Account, Plan, Usage
+from orderreport.notify.outbox import enqueue_order, note_usage
 from orderreport.orders.models import Order
 from orderreport.tracking.meta import RequestMeta
 from orderreport.tracking.schemas import OrderPayload
@@ -55,7 +56,7 @@ def _sql() -> tuple[str, str, str]:
         f"INSERT INTO {usage} (account_id, period_start, used) "
         f"SELECT %s, %s, 1 WHERE {limit} > 0 "
         f"ON CONFLICT (account_id, period_start) DO UPDATE SET used = {usage}.used + 1 "
-        f"WHERE {usage}.used < {limit} RETURNING used"
+        f"WHERE {usage}.used < {limit} RETURNING used, {limit}"
     )
     limit_reached = (
         f"SELECT COALESCE((SELECT used FROM {usage} WHERE account_id = %s AND period_start = %s)"
@@ -111,9 +112,15 @@ def record_order(
             (reached,) = cursor.fetchone()
             return OrderResult(Outcome.LIMIT_REACHED if reached else Outcome.DUPLICATE)
         cursor.execute(
-            count_order, (account_id, period_start, UNLIMITED, account_id, UNLIMITED, account_id)
+            count_order,
+            (account_id, period_start, UNLIMITED, account_id)
+            + (UNLIMITED, account_id) * 2,
         )
-        if cursor.fetchone() is None:
+        counted = cursor.fetchone()
+        if counted is None:
             transaction.set_rollback(True)
             return OrderResult(Outcome.LIMIT_REACHED)
+        # Notifications commit with the order or not at all (the outbox).
+        enqueue_order(cursor, project_id, row[0], meta.received_at)
+        note_usage(cursor, account_id, period_start, counted[0], counted[1], meta.received_at)
         return OrderResult(Outcome.CREATED, row[0])

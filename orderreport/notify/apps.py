@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class NotifyConfig(AppConfig):
+    name = "orderreport.notify"
+    label = "notify"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,144 @@
+"""What a notification says, in the account owner's language, before any channel formats it."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from orderreport.money import format_money
+from orderreport.notify.models import Delivery
+from orderreport.notify.outbox import account_of
+
+# Telegram caps a message at 4096 characters; one very long customer value must not push the
+# rest of the order out, so every customer string is shortened for display (never stored so).
+MAX_VALUE_CHARS = 300
+
+
+@dataclass
+class Product:
+    name: str
+    count: int
+    price: str
+
+
+@dataclass
+class Message:
+    title: str
+    project: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    products: list[Product] = field(default_factory=list)
+    data: list[tuple[str, str]] = field(default_factory=list)
+    note: str = ""
+    link: str = ""
+    link_label: str = ""
+
+    @property
+    def subject(self) -> str:
+        return f"{self.title} · {self.project}"
+
+
+def short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def language_of(delivery: Delivery) -> str:
+    language = account_of(delivery).owner.language
+    return language if language in dict(settings.LANGUAGES) else "en"
+
+
+def order_url(project_id: int, order_pk: int) -> str:
+    return f"{settings.BASE_URL}/projects/{project_id}/orders/{order_pk}/"
+
+
+def build_message(delivery: Delivery) -> Message:
+    """The message for a delivery, in its account owner's language."""
+    language = language_of(delivery)
+    with translation.override(language):
+        return _build(delivery, language)
+
+
+def _local_time(delivery: Delivery, when: object) -> str:
+    assert delivery.channel is not None
+    try:
+        zone = zoneinfo.ZoneInfo(delivery.channel.project.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return f"{when.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"  # type: ignore[attr-defined]
+
+
+def _data_pairs(items: object) -> list[tuple[str, str]]:
+    if not isinstance(items, list):
+        return []
+    return [(short(d.get("name", "")), short(d.get("value", ""))) for d in items]
+
+
+def _build(delivery: Delivery, language: str) -> Message:
+    channel = delivery.channel
+    project = channel.project.name if channel else ""
+    if delivery.topic == Delivery.Topic.ORDER and delivery.order is not None:
+        order = delivery.order
+        message = Message(
+            title=_("New order %(id)s") % {"id": short(order.external_id)},
+            project=project,
+            link=order_url(order.project_id, order.pk),
+            link_label=_("Open the order"),
+        )
+        message.fields.append((_("Total"), format_money(order.total, order.currency, language)))
+        for label, value in (
+            (_("Customer"), order.username),
+            (_("E-mail"), order.email),
+            (_("Phone"), order.phone),
+        ):
+            if value:
+                message.fields.append((label, short(value)))
+        message.fields.append((_("Received"), _local_time(delivery, order.received_at)))
+        for p in order.products if isinstance(order.products, list) else []:
+            message.products.append(
+                Product(
+                    short(p.get("name", "")),
+                    int(p.get("count", 1)),
+                    format_money(int(p.get("price", 0)), order.currency, language),
+                )
+            )
+        message.data = _data_pairs(order.data)
+        return message
+    if delivery.topic == Delivery.Topic.EVENT and delivery.event_record is not None:
+        record = delivery.event_record
+        message = Message(
+            title=_("New record: %(event)s") % {"event": short(record.event.name)},
+            project=project,
+        )
+        message.fields.append((_("Received"), _local_time(delivery, record.received_at)))
+        message.data = _data_pairs(record.data)
+        return message
+    if delivery.topic == Delivery.Topic.LIMIT and delivery.limit_warning is not None:
+        warning = delivery.limit_warning
+        account = warning.account
+        message = Message(
+            title=_("%(percent)s%% of the monthly order limit used")
+            % {"percent": warning.threshold},
+            project=project or account.name,
+            link=f"{settings.BASE_URL}/",
+            link_label=_("Open OrderReport"),
+        )
+        message.fields.append((_("Account"), short(account.name)))
+        message.fields.append(
+            (_("Orders this period"), f"{warning.used} / {warning.monthly_limit}")
+        )
+        if warning.threshold >= 100:
+            message.note = _(
+                "New orders are refused until the next billing period or a larger plan."
+            )
+        else:
+            message.note = _("New orders will be refused once the limit is reached.")
+        return message
+    return Message(
+        title=_("Test message from OrderReport"),
+        project=project,
+        note=_("This channel works: notifications will arrive here."),
+    )

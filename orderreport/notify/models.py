@@ -1,0 +1,152 @@
+"""Notification channels, the outbox of deliveries, and the log of attempts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orderreport.accounts.models import Account
+from orderreport.events.models import EventRecord
+from orderreport.orders.models import Order
+from orderreport.projects.models import Event, Project
+
+if TYPE_CHECKING:
+    from orderreport.notify.config import ChannelConfig
+
+
+class Channel(models.Model):
+    """Where a project's notifications go: a Telegram chat, e-mail addresses or a webhook."""
+
+    class Kind(models.TextChoices):
+        TELEGRAM = "telegram", _("Telegram")
+        EMAIL = "email", _("E-mail")
+        WEBHOOK = "webhook", _("Webhook")
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="channels")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("on"), default=True)
+    receives_orders = models.BooleanField(_("new orders"), default=True)
+    receives_limits = models.BooleanField(_("plan-limit warnings"), default=False)
+    events = models.ManyToManyField(
+        Event, blank=True, related_name="channels", verbose_name=_("records of these events")
+    )
+    # Validated by orderreport/notify/config.py, one typed model per kind; holds the bot token
+    # or webhook secret, so it is never rendered back to anyone nor logged.
+    config = models.JSONField(default=dict)
+    # Why the channel was switched off by us (a blocked bot, a deleted chat), for the owner.
+    disabled_reason = models.CharField(_("switched off because"), max_length=500, blank=True)
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    @property
+    def settings(self) -> ChannelConfig:
+        from orderreport.notify.config import parse_config
+
+        return parse_config(self.kind, self.config)
+
+    @property
+    def is_failing(self) -> bool:
+        return self.failures_in_a_row >= 3
+
+
+class LimitWarning(models.Model):
+    """A plan-limit warning: one per account, billing period and threshold, ever."""
+
+    account = models.ForeignKey(Account, models.CASCADE, related_name="limit_warnings")
+    period_start = models.DateField()
+    threshold = models.PositiveSmallIntegerField()  # percent of the monthly limit
+    used = models.PositiveIntegerField()
+    monthly_limit = models.PositiveIntegerField()
+    created = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period_start", "threshold"], name="limitwarning_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.period_start} {self.threshold}%"
+
+
+class Delivery(models.Model):
+    """One notification to one channel: the outbox row the worker claims and sends."""
+
+    class Topic(models.TextChoices):
+        ORDER = "order", _("Order")
+        EVENT = "event", _("Event record")
+        LIMIT = "limit", _("Plan limit")
+        TEST = "test", _("Test message")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    # No channel: a plan-limit warning e-mailed to the account owner.
+    channel = models.ForeignKey(
+        Channel, models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    topic = models.CharField(max_length=8, choices=Topic.choices)
+    order = models.ForeignKey(Order, models.CASCADE, null=True, blank=True, related_name="+")
+    event_record = models.ForeignKey(
+        EventRecord, models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    limit_warning = models.ForeignKey(
+        LimitWarning, models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # A worker owns a claimed delivery until claimed_until; after a crash another takes over.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+    last_error = models.TextField(blank=True)
+    created = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # The worker's only question: which pending deliveries are due. Partial, so it
+            # stays as small as the backlog however long the history grows.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["channel", "-created", "-id"], name="delivery_channel_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk} ({self.status})"
+
+
+class Attempt(models.Model):
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("Sent")
+        RETRY = "retry", _("Failed, will retry")
+        FAILED = "failed", _("Failed")
+
+    delivery = models.ForeignKey(Delivery, models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.outcome} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,134 @@
+"""The outbox: deliveries written in the same transaction as what they announce.
+
+The enqueue functions run inside record_order/record_event on the request's own cursor, so an
+order and its notifications commit together or not at all. Each is one INSERT ... SELECT that
+finds nothing to insert (one index probe) when the project has no channels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import Any
+
+from django.db import connection
+
+from orderreport.accounts.models import Account
+from orderreport.notify.models import Channel, Delivery, LimitWarning
+from orderreport.projects.models import Project
+
+LIMIT_THRESHOLDS = (80, 100)
+
+_COLUMNS = (
+    "channel_id, topic, {target}, status, attempts, next_attempt_at, claim, last_error, created"
+)
+
+
+@cache
+def _sql() -> dict[str, str]:
+    delivery, channel = Delivery._meta.db_table, Channel._meta.db_table
+    channel_events = Channel.events.through._meta.db_table
+    project = Project._meta.db_table
+    warning = LimitWarning._meta.db_table
+    values = "'pending', 0, %s, '', '', %s"
+    return {
+        "order": (
+            f"INSERT INTO {delivery} ({_COLUMNS.format(target='order_id')}) "
+            f"SELECT c.id, 'order', %s, {values} FROM {channel} c "
+            "WHERE c.project_id = %s AND c.is_active AND c.receives_orders"
+        ),
+        "event": (
+            f"INSERT INTO {delivery} ({_COLUMNS.format(target='event_record_id')}) "
+            f"SELECT c.id, 'event', %s, {values} FROM {channel} c "
+            f"JOIN {channel_events} ce ON ce.channel_id = c.id "
+            "WHERE ce.event_id = %s AND c.is_active"
+        ),
+        "warning": (
+            f"INSERT INTO {warning} (account_id, period_start, threshold, used, monthly_limit, "
+            "created) "
+            "VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (account_id, period_start, threshold) DO NOTHING RETURNING id"
+        ),
+        "limit": (
+            f"INSERT INTO {delivery} ({_COLUMNS.format(target='limit_warning_id')}) "
+            f"SELECT c.id, 'limit', %s, {values} FROM {channel} c "
+            f"JOIN {project} p ON p.id = c.project_id "
+            "WHERE p.account_id = %s AND c.is_active AND c.receives_limits "
+            # The account owner always hears about the limit, by e-mail (no channel).
+            f"UNION ALL SELECT NULL, 'limit', %s, {values}"
+        ),
+    }
+
+
+def _db_time(now: dt.datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(now)
+
+
+def enqueue_order(cursor: Any, project_id: int, order_id: int, now: dt.datetime) -> None:
+    """Queue a delivery of a new order to each of the project's channels that want orders."""
+    at = _db_time(now)
+    cursor.execute(_sql()["order"], (order_id, at, at, project_id))
+
+
+def enqueue_event(cursor: Any, event_id: int, record_id: int, now: dt.datetime) -> None:
+    """Queue a delivery of a new event record to each channel that chose this event."""
+    at = _db_time(now)
+    cursor.execute(_sql()["event"], (record_id, at, at, event_id))
+
+
+def crossed_thresholds(used: int, limit: int) -> list[int]:
+    """The warning thresholds (percent) that the order making `used` crossed."""
+    return [t for t in LIMIT_THRESHOLDS if (used - 1) * 100 < limit * t <= used * 100]
+
+
+def note_usage(
+    cursor: Any,
+    account_id: int,
+    period_start: dt.date,
+    used: int,
+    limit: int,
+    now: dt.datetime,
+) -> None:
+    """Warn about the plan limit if this order crossed 80% or 100% of it (once per period).
+
+    Called with the quota counter's own result, so the common case is arithmetic only.
+    """
+    thresholds = crossed_thresholds(used, limit)
+    if not thresholds:
+        return
+    at = _db_time(now)
+    for threshold in thresholds:
+        cursor.execute(
+            _sql()["warning"], (account_id, period_start, threshold, used, limit, at)
+        )
+        row = cursor.fetchone()
+        if row is None:  # already warned this period
+            continue
+        cursor.execute(_sql()["limit"], (row[0], at, at, account_id, row[0], at, at))
+
+
+def enqueue_test(channel: Channel, now: dt.datetime) -> Delivery:
+    """Queue a test message to one channel (the dashboard's "send test")."""
+    return Delivery.objects.create(
+        channel=channel, topic=Delivery.Topic.TEST, next_attempt_at=now, created=now
+    )
+
+
+def send_again(delivery: Delivery, now: dt.datetime) -> Delivery:
+    """Queue a fresh copy of a delivery (the log's "send again"); the old one stays as it was."""
+    return Delivery.objects.create(
+        channel=delivery.channel,
+        topic=delivery.topic,
+        order_id=delivery.order_id,
+        event_record_id=delivery.event_record_id,
+        limit_warning_id=delivery.limit_warning_id,
+        next_attempt_at=now,
+        created=now,
+    )
+
+
+def account_of(delivery: Delivery) -> Account:
+    if delivery.limit_warning is not None:
+        return delivery.limit_warning.account
+    assert delivery.channel is not None
+    return delivery.channel.project.account

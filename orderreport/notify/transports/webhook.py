@@ -1,0 +1,114 @@
+"""Webhooks: a signed JSON POST to the owner's URL (schema in docs/notifications.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import orjson
+
+from orderreport.notify import http
+from orderreport.notify.config import WebhookConfig
+from orderreport.notify.messages import order_url
+from orderreport.notify.models import Delivery
+from orderreport.notify.transports import TransportError
+
+SCHEMA_VERSION = 1
+SIGNATURE_HEADER = "X-OrderReport-Signature"
+TIMESTAMP_HEADER = "X-OrderReport-Timestamp"
+DELIVERY_HEADER = "X-OrderReport-Delivery"
+TYPES = {
+    Delivery.Topic.ORDER: "order.created",
+    Delivery.Topic.EVENT: "event.recorded",
+    Delivery.Topic.LIMIT: "plan.limit_warning",
+    Delivery.Topic.TEST: "test",
+}
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """v1=<hex HMAC-SHA256 of "timestamp.body">, what receivers recompute to verify."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def payload(delivery: Delivery) -> dict[str, Any]:
+    """The JSON body, version 1. Amounts are integers in minor units, as the API took them."""
+    channel = delivery.channel
+    assert channel is not None
+    project = channel.project
+    body: dict[str, Any] = {
+        "version": SCHEMA_VERSION,
+        "type": TYPES[Delivery.Topic(delivery.topic)],
+        # Stays the same across retries of one delivery: receivers use it to drop repeats.
+        "delivery_id": str(delivery.pk),
+        "created_at": _iso(delivery.created),
+        "project": {"id": project.pk, "name": project.name},
+    }
+    if delivery.order is not None:
+        order = delivery.order
+        body["order"] = {
+            "id": order.external_id,
+            "total": order.total,
+            "currency": order.currency,
+            "username": order.username,
+            "email": order.email,
+            "phone": order.phone,
+            "products": order.products,
+            "data": order.data,
+            "received_at": _iso(order.received_at),
+            "url": order_url(project.pk, order.pk),
+        }
+    if delivery.event_record is not None:
+        record = delivery.event_record
+        body["event"] = {
+            "record_id": str(record.pk),
+            "name": record.event.name,
+            "key": record.event.key,
+            "data": record.data,
+            "received_at": _iso(record.received_at),
+        }
+    if delivery.limit_warning is not None:
+        warning = delivery.limit_warning
+        body["limit"] = {
+            "threshold_percent": warning.threshold,
+            "used": warning.used,
+            "monthly_limit": warning.monthly_limit,
+            "period_start": warning.period_start.isoformat(),
+        }
+    return body
+
+
+def send(delivery: Delivery) -> None:
+    assert delivery.channel is not None
+    config = delivery.channel.settings
+    assert isinstance(config, WebhookConfig)
+    body = orjson.dumps(payload(delivery))
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(config.secret, timestamp, body),
+        DELIVERY_HEADER: str(delivery.pk),
+    }
+    try:
+        response = http.request("POST", config.url, content=body, headers=headers)
+    except http.OutboundError as exc:
+        raise TransportError(str(exc), permanent=exc.permanent) from None
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    text = f"Webhook answered HTTP {status}"
+    if status == 410:  # the receiver says it is gone for good
+        raise TransportError(text, disable_channel=True)
+    if 400 <= status < 500 and status not in (408, 425, 429):
+        raise TransportError(text, permanent=True)
+    retry_after = response.headers.get("retry-after", "")
+    raise TransportError(
+        text, retry_after=float(retry_after) if retry_after.isdigit() else None
+    )

@@ -1,0 +1,205 @@
+"""The worker: claims due deliveries, sends them, records every attempt.
+
+Claiming is one UPDATE ... RETURNING that sets a lease. On PostgreSQL the inner SELECT takes
+row locks with SKIP LOCKED, so workers side by side never claim the same row; on SQLite the
+statement runs under the database's single write lock, which gives the same guarantee. A worker
+that dies keeps its claims until the lease ends; then any worker takes them over, so a
+delivery may be sent twice after a crash (at-least-once) but never lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from orderreport.notify.models import Attempt, Channel, Delivery
+from orderreport.notify.transports import TransportError, send
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_SECONDS = 30
+MAX_RETRY_SECONDS = 2 * 3600
+
+
+def retry_delay(attempts: int, rand: Callable[[], float] = random.random) -> dt.timedelta:
+    """Exponential backoff after the n-th failed attempt (30 s, 1 min, 2 min ... 2 h), ±25%
+    jitter so a receiver that comes back is not hit by every queued delivery at once."""
+    base = min(FIRST_RETRY_SECONDS * 2 ** min(attempts - 1, 20), MAX_RETRY_SECONDS)
+    return dt.timedelta(seconds=base * (0.75 + rand() / 2))
+
+
+@cache
+def _claim_sql(vendor: str) -> str:
+    table = Delivery._meta.db_table
+    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
+    return (
+        f"UPDATE {table} SET claimed_until = %s, claim = %s "
+        f"WHERE id IN (SELECT id FROM {table} WHERE status = 'pending' "
+        "AND next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s) "
+        f"ORDER BY next_attempt_at LIMIT %s{lock}) RETURNING id"
+    )
+
+
+def claim(now: dt.datetime, claim_id: str, limit: int) -> list[int]:
+    """Reserve up to `limit` due deliveries for this worker until now + the lease."""
+    ops = connection.ops
+    at = ops.adapt_datetimefield_value(now)
+    until = ops.adapt_datetimefield_value(now + dt.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_claim_sql(connection.vendor), (until, claim_id, at, at, limit))
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def release(ids: list[int], claim_id: str) -> None:
+    """Give back claimed deliveries not yet sent (on shutdown), so others need not wait."""
+    if ids:
+        Delivery.objects.filter(pk__in=ids, claim=claim_id).update(claimed_until=None, claim="")
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str
+    error: str = ""
+
+
+def deliver(delivery_id: int, claim_id: str, now: dt.datetime | None = None) -> Result | None:
+    """Send one claimed delivery and record the attempt. `now` is the attempt's time (tests
+    pass it to travel in time); the send itself is real."""
+    now = now or timezone.now()
+    delivery = (
+        Delivery.objects.select_related(
+            "channel__project__account__owner",
+            "order",
+            "event_record__event",
+            "limit_warning__account__owner",
+        )
+        .filter(pk=delivery_id, claim=claim_id)
+        .first()
+    )
+    if delivery is None or delivery.status != Delivery.Status.PENDING:
+        return None  # lost the lease to another worker, or already done
+    channel = delivery.channel
+    started = time.monotonic()
+    error: TransportError | None = None
+    if channel is not None and not channel.is_active:
+        error = TransportError("The channel is switched off", permanent=True)
+    else:
+        try:
+            send(delivery)
+        except TransportError as exc:
+            error = exc
+        except Exception as exc:  # a bug must not stop the worker or lose the delivery
+            log.exception("delivery %s: unexpected error", delivery_id)
+            error = TransportError(f"Internal error: {type(exc).__name__}")
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _record(delivery, claim_id, now, duration_ms, error)
+
+
+def _record(
+    delivery: Delivery,
+    claim_id: str,
+    now: dt.datetime,
+    duration_ms: int,
+    error: TransportError | None,
+) -> Result:
+    attempts = delivery.attempts + 1
+    fields: dict[str, object] = {"attempts": attempts, "claimed_until": None, "claim": ""}
+    if error is None:
+        outcome = Attempt.Outcome.SENT
+        fields.update(status=Delivery.Status.SENT, sent_at=now, last_error="")
+    else:
+        delay = retry_delay(attempts)
+        if error.retry_after is not None:
+            delay = max(delay, dt.timedelta(seconds=min(error.retry_after, MAX_RETRY_SECONDS)))
+        next_at = now + delay
+        give_up = next_at > delivery.created + dt.timedelta(hours=settings.NOTIFY_RETRY_HOURS)
+        if error.permanent or give_up:
+            outcome = Attempt.Outcome.FAILED
+            fields.update(status=Delivery.Status.FAILED)
+        else:
+            outcome = Attempt.Outcome.RETRY
+            fields.update(next_attempt_at=next_at)
+        fields.update(last_error=str(error)[:2000])
+    with transaction.atomic():
+        Attempt.objects.create(
+            delivery=delivery,
+            at=now,
+            duration_ms=duration_ms,
+            outcome=outcome,
+            error=str(error or "")[:2000],
+        )
+        Delivery.objects.filter(pk=delivery.pk, claim=claim_id).update(**fields)
+        channel = delivery.channel
+        if channel is not None and error is None:
+            Channel.objects.filter(pk=channel.pk, failures_in_a_row__gt=0).update(
+                failures_in_a_row=0
+            )
+        elif channel is not None and error is not None and channel.is_active:
+            update: dict[str, object] = {
+                "failures_in_a_row": F("failures_in_a_row") + 1,
+                "last_failure_at": now,
+            }
+            if error.disable_channel:
+                update.update(is_active=False, disabled_reason=str(error)[:500])
+            Channel.objects.filter(pk=channel.pk).update(**update)
+    if error is not None:
+        # Transport errors carry no secrets (tokens are scrubbed), so they can be logged.
+        log.info("delivery %s: %s (%s)", delivery.pk, outcome, error)
+    return Result(outcome, str(error or ""))
+
+
+class Worker:
+    """A loop around claim/deliver; stop() lets the send in progress finish."""
+
+    def __init__(self, batch_size: int | None = None, poll_seconds: float | None = None) -> None:
+        self.claim_id = secrets.token_hex(8)
+        self.batch_size = batch_size or settings.NOTIFY_BATCH_SIZE
+        self.poll_seconds = poll_seconds or settings.NOTIFY_POLL_SECONDS
+        self.stopping = False
+        self.sent = 0
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    def run_once(self, now: dt.datetime | None = None) -> int:
+        """Claim and send one batch of due deliveries; returns how many were claimed."""
+        ids = claim(now or timezone.now(), self.claim_id, self.batch_size)
+        for index, delivery_id in enumerate(ids):
+            if self.stopping:
+                release(ids[index:], self.claim_id)
+                break
+            result = deliver(delivery_id, self.claim_id, now)
+            if result is not None and result.outcome == Attempt.Outcome.SENT:
+                self.sent += 1
+        return len(ids)
+
+    def run(self, until_idle: bool = False) -> None:
+        while not self.stopping:
+            try:
+                claimed = self.run_once()
+            except Exception:
+                # The database went away or similar: drop the connection, wait, carry on.
+                log.exception("worker loop failed; retrying")
+                connection.close()
+                claimed = 0
+                time.sleep(self.poll_seconds)
+            if claimed == 0:
+                if until_idle:
+                    return
+                self._sleep(self.poll_seconds)
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < end:
+            time.sleep(min(0.1, seconds))
