@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -131,7 +131,7 @@ class Mailbox:
     ) -> str:
         self.envelopes.append(envelope)
         content = envelope.original_content or b""
-        self.messages.append(message_from_bytes(content))
+        self.messages.append(message_from_bytes(content, policy=policy.default))
         return "250 Message accepted"
 
     def wait(self, count: int, timeout: float = 5) -> None:
@@ -159,7 +159,5 @@ def parts_of(message: Message) -> dict[str, str]:
     found: dict[str, str] = {}
     for part in message.walk():
         if part.get_content_maintype() == "text":
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            found[part.get_content_type()] = payload.decode(part.get_content_charset() or "utf-8")
+            found[part.get_content_type()] = part.get_content()  # type: ignore[attr-defined]
     return found
