@@ -95,7 +95,9 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 def _checked_address(url: str) -> tuple[str, IPAddress]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OutboundError(f"Not an http(s) URL: {parts.scheme}://{parts.hostname}", permanent=True)
+        raise OutboundError(
+            f"Not an http(s) URL: {parts.scheme}://{parts.hostname}", permanent=True
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = resolve(parts.hostname, port)
     if not addresses:

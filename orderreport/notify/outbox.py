@@ -98,9 +98,7 @@ def note_usage(
         return
     at = _db_time(now)
     for threshold in thresholds:
-        cursor.execute(
-            _sql()["warning"], (account_id, period_start, threshold, used, limit, at)
-        )
+        cursor.execute(_sql()["warning"], (account_id, period_start, threshold, used, limit, at))
         row = cursor.fetchone()
         if row is None:  # already warned this period
             continue

@@ -113,8 +113,7 @@ def record_order(
             return OrderResult(Outcome.LIMIT_REACHED if reached else Outcome.DUPLICATE)
         cursor.execute(
             count_order,
-            (account_id, period_start, UNLIMITED, account_id)
-            + (UNLIMITED, account_id) * 2,
+            (account_id, period_start, UNLIMITED, account_id) + (UNLIMITED, account_id) * 2,
         )
         counted = cursor.fetchone()
         if counted is None:

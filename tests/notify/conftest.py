@@ -70,7 +70,11 @@ def receiver(loopback_allowed: None) -> Iterator[Receiver]:
 def telegram_channel(shop: Shop, chat_id: str = "-100123", **fields: Any) -> Channel:
     config = TelegramConfig(bot_token=BOT_TOKEN, chat_id=chat_id)
     return Channel.objects.create(
-        project=shop.project, kind="telegram", name="Sales chat", config=dump_config(config), **fields
+        project=shop.project,
+        kind="telegram",
+        name="Sales chat",
+        config=dump_config(config),
+        **fields,
     )
 
 

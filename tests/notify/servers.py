@@ -66,7 +66,7 @@ class LocalHTTPServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _any  # noqa: N815
+            do_GET = do_POST = _any
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -118,7 +118,7 @@ class Mailbox:
     envelopes: list[Envelope] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if address.lower() in self.refuse:
@@ -126,9 +126,7 @@ class Mailbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
         content = envelope.original_content or b""
         self.messages.append(message_from_bytes(content, policy=policy.default))

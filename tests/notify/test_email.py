@@ -50,9 +50,7 @@ def test_it_gives_up_when_the_server_refuses_the_recipient(
     assert "gone@example.com" in delivery.last_error
 
 
-def test_it_retries_while_the_smtp_server_is_down(
-    api: Api, shop: Shop, settings: object
-) -> None:
+def test_it_retries_while_the_smtp_server_is_down(api: Api, shop: Shop, settings: object) -> None:
     from tests.notify.servers import free_port, start_smtp
 
     port = free_port()

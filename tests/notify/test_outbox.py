@@ -108,7 +108,9 @@ def test_it_rolls_back_the_event_record_when_queueing_fails(
     ("used", "limit", "crossed"),
     [(8, 10, [80]), (9, 10, []), (10, 10, [100]), (1, 1, [80, 100]), (80, 100, [80]), (7, 10, [])],
 )
-def test_it_knows_which_threshold_an_order_crossed(used: int, limit: int, crossed: list[int]) -> None:
+def test_it_knows_which_threshold_an_order_crossed(
+    used: int, limit: int, crossed: list[int]
+) -> None:
     assert outbox.crossed_thresholds(used, limit) == crossed
 
 

@@ -50,9 +50,7 @@ def test_it_posts_a_signed_order(api: Api, shop: Shop, receiver: Receiver) -> No
     assert delivery.status == Delivery.Status.SENT
 
 
-def test_it_posts_event_records_of_chosen_events(
-    api: Api, shop: Shop, receiver: Receiver
-) -> None:
+def test_it_posts_event_records_of_chosen_events(api: Api, shop: Shop, receiver: Receiver) -> None:
     channel = webhook_channel(shop, receiver.url, receives_orders=False)
     channel.events.add(shop.event)
     response = api.event(

@@ -33,7 +33,7 @@ class Transport(Protocol):
 
 
 def transport_for(kind: str) -> Transport:
-    return import_module(f"orderreport.notify.transports.{kind}")  # type: ignore[return-value]
+    return import_module(f"orderreport.notify.transports.{kind}")
 
 
 def send(delivery: Delivery) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -45,11 +44,15 @@ def send_mail(to: list[str], subject: str, text: str, html: str) -> None:
             permanent=permanent,
         ) from None
     except smtplib.SMTPResponseException as exc:
-        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        message = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
         raise TransportError(
             f"SMTP {exc.smtp_code} {message}"[:500], permanent=exc.smtp_code >= 500
         ) from None
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise TransportError(f"SMTP server unreachable: {type(exc).__name__} {exc}"[:500]) from None
 
 

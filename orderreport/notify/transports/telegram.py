@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import orjson
-
 from django.conf import settings
 
 from orderreport.notify import http
@@ -24,7 +24,10 @@ def render(message: Message) -> str:
     lines += [f"{escape(label)}: <b>{escape(value)}</b>" for label, value in message.fields]
     if message.products:
         lines.append("")
-        lines += [f"• {escape(p.name)} × {p.count} — {escape(p.price)}" for p in message.products]
+        lines += [
+            f"• {escape(p.name)} × {p.count} — {escape(p.price)}"  # noqa: RUF001
+            for p in message.products
+        ]
     if message.data:
         lines.append("")
         lines += [f"{escape(name)}: {escape(value)}" for name, value in message.data]
@@ -54,20 +57,18 @@ def send(delivery: Delivery) -> None:
     assert isinstance(config, TelegramConfig)
     text = render(build_message(delivery))
     chat_id = config.chat_id
-    # One migration per send is enough: a group becomes a supergroup once.
-    for _try in range(2):
-        answer = _send_message(config.bot_token, chat_id, text)
-        if answer is None:
-            return
-        migrate_to = answer.get("parameters", {}).get("migrate_to_chat_id")
-        if not migrate_to:
-            break
+    # A group that became a supergroup answers with its new id once; follow it and keep it.
+    answer = _send_message(config.bot_token, chat_id, text)
+    migrate_to = (answer or {}).get("parameters", {}).get("migrate_to_chat_id")
+    if answer is not None and migrate_to:
         chat_id = str(migrate_to)
         _save_chat_id(channel, config, chat_id)
-    raise _error(answer)
+        answer = _send_message(config.bot_token, chat_id, text)
+    if answer is not None:
+        raise _error(answer)
 
 
-def _send_message(token: str, chat_id: str, text: str) -> dict | None:  # type: ignore[type-arg]
+def _send_message(token: str, chat_id: str, text: str) -> dict[str, Any] | None:
     """None on success, else Telegram's error answer."""
     url = f"{settings.TELEGRAM_API_BASE}/bot{token}/sendMessage"
     body = orjson.dumps(
@@ -111,7 +112,7 @@ def _save_chat_id(channel: Channel, config: TelegramConfig, chat_id: str) -> Non
     Channel.objects.filter(pk=channel.pk).update(config=channel.config)
 
 
-def _error(answer: dict) -> TransportError:  # type: ignore[type-arg]
+def _error(answer: dict[str, Any]) -> TransportError:
     code = int(answer.get("error_code", 0))
     description = str(answer.get("description", ""))[:300]
     text = f"Telegram: {code} {description}".strip()

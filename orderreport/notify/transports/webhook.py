@@ -109,6 +109,4 @@ def send(delivery: Delivery) -> None:
     if 400 <= status < 500 and status not in (408, 425, 429):
         raise TransportError(text, permanent=True)
     retry_after = response.headers.get("retry-after", "")
-    raise TransportError(
-        text, retry_after=float(retry_after) if retry_after.isdigit() else None
-    )
+    raise TransportError(text, retry_after=float(retry_after) if retry_after.isdigit() else None)
