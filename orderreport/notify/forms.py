@@ -1,0 +1,132 @@
+"""Dashboard forms for channels; each turns its fields into the kind's typed config."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from pydantic import ValidationError
+
+from orderreport.notify.config import (
+    ChannelConfig,
+    EmailConfig,
+    TelegramConfig,
+    WebhookConfig,
+)
+from orderreport.notify.models import Channel
+from orderreport.projects.models import Event, Project
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return str(error.get("msg", "")).removeprefix("Value error, ")
+
+
+class ChannelForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    receives_orders = forms.BooleanField(label=_("New orders"), required=False, initial=True)
+    events = forms.ModelMultipleChoiceField(
+        label=_("Records of these events"),
+        queryset=Event.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    receives_limits = forms.BooleanField(label=_("Plan-limit warnings"), required=False)
+
+    def __init__(
+        self, *args: Any, project: Project, channel: Channel | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.channel = channel
+        events = self.fields["events"]
+        assert isinstance(events, forms.ModelMultipleChoiceField)
+        events.queryset = Event.objects.filter(project=project)
+        self.config: ChannelConfig | None = None
+
+    def build_config(self) -> ChannelConfig:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.errors:
+            try:
+                self.config = self.build_config()
+            except ValidationError as exc:
+                field = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else None
+                self.add_error(field if field in self.fields else None, _first_error(exc))
+        return cleaned
+
+
+class TelegramForm(ChannelForm):
+    bot_token = forms.CharField(
+        label=_("Bot token"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("From @BotFather. Stored, never shown again; leave empty to keep it."),
+    )
+    chat_id = forms.CharField(label=_("Chat id"), max_length=40)
+
+    def build_config(self) -> ChannelConfig:
+        token = self.cleaned_data["bot_token"]
+        if not token and self.channel is not None:
+            old = self.channel.settings
+            assert isinstance(old, TelegramConfig)
+            token = old.bot_token
+        if not token:
+            raise forms.ValidationError({"bot_token": _("Enter the bot token.")})
+        return TelegramConfig(bot_token=token, chat_id=self.cleaned_data["chat_id"])
+
+
+class EmailForm(ChannelForm):
+    addresses = forms.CharField(
+        label=_("E-mail addresses"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "One or more, separated by commas or new lines. Each gets a confirmation link."
+        ),
+    )
+
+    def build_config(self) -> ChannelConfig:
+        from orderreport.notify.services import email_config
+
+        addresses = [a for a in re.split(r"[\s,;]+", self.cleaned_data["addresses"]) if a]
+        old = self.channel.settings if self.channel else None
+        return email_config(self.project, addresses, old if isinstance(old, EmailConfig) else None)
+
+
+class WebhookForm(ChannelForm):
+    url = forms.CharField(label=_("URL"), max_length=2048)
+
+    def build_config(self) -> ChannelConfig:
+        old = self.channel.settings if self.channel else None
+        if isinstance(old, WebhookConfig):
+            return WebhookConfig(url=self.cleaned_data["url"], secret=old.secret)
+        return WebhookConfig(url=self.cleaned_data["url"])
+
+
+FORMS: dict[str, type[ChannelForm]] = {
+    Channel.Kind.TELEGRAM: TelegramForm,
+    Channel.Kind.EMAIL: EmailForm,
+    Channel.Kind.WEBHOOK: WebhookForm,
+}
+
+
+def initial_for(channel: Channel) -> dict[str, Any]:
+    """Form values of an existing channel, secrets left out."""
+    initial: dict[str, Any] = {
+        "name": channel.name,
+        "receives_orders": channel.receives_orders,
+        "receives_limits": channel.receives_limits,
+        "events": list(channel.events.all()),
+    }
+    config = channel.settings
+    if isinstance(config, TelegramConfig):
+        initial["chat_id"] = config.chat_id
+    elif isinstance(config, EmailConfig):
+        initial["addresses"] = "\n".join(config.addresses)
+    elif isinstance(config, WebhookConfig):
+        initial["url"] = config.url
+    return initial

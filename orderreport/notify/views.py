@@ -1,0 +1,215 @@
+"""Dashboard pages of a project's notification channels and their delivery log."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from orderreport.accounts.access import ProjectAccess, project_for
+from orderreport.notify import services
+from orderreport.notify.forms import FORMS, initial_for
+from orderreport.notify.models import Channel, Delivery
+from orderreport.notify.outbox import enqueue_test, send_again
+
+SECRET_SESSION_KEY = "notify-webhook-secret-{}"  # noqa: S105 - a session key name
+LOG_PAGE_SIZE = 50
+
+
+def _channel(access: ProjectAccess, channel_id: int) -> Channel:
+    return get_object_or_404(Channel, pk=channel_id, project=access.project)
+
+
+def _language(request: HttpRequest) -> str:
+    return getattr(request.user, "language", "en") or "en"
+
+
+@login_required
+def channels(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = project_for(request.user, project_id)  # type: ignore[arg-type]
+    items = list(Channel.objects.filter(project=access.project).prefetch_related("events"))
+    return render(
+        request,
+        "notify/channels.html",
+        {
+            "project": access.project,
+            "access": access,
+            "channels": items,
+            "kinds": Channel.Kind.choices,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def add_channel(request: HttpRequest, project_id: int, kind: str) -> HttpResponse:
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    if kind not in FORMS:
+        raise Http404("No such kind of channel")
+    form = FORMS[kind](request.POST or None, project=access.project)
+    if request.method == "POST" and form.is_valid():
+        assert form.config is not None
+        channel = services.save_channel(
+            access.project,
+            kind,
+            form.cleaned_data["name"],
+            form.config,
+            receives_orders=form.cleaned_data["receives_orders"],
+            receives_limits=form.cleaned_data["receives_limits"],
+            events=form.cleaned_data["events"],
+        )
+        _after_save(request, channel, created=True)
+        return redirect("notify:channel", access.project.pk, channel.pk)
+    return render(
+        request,
+        "notify/channel_form.html",
+        {
+            "project": access.project,
+            "access": access,
+            "form": form,
+            "kind": kind,
+            "kind_label": Channel.Kind(kind).label,
+        },
+    )
+
+
+def _after_save(request: HttpRequest, channel: Channel, created: bool) -> None:
+    messages.success(request, _("Channel saved."))
+    if channel.kind == Channel.Kind.WEBHOOK and created:
+        # Shown on the next page once, then gone: the secret is never rendered again.
+        request.session[SECRET_SESSION_KEY.format(channel.pk)] = channel.config["secret"]
+    if channel.kind == Channel.Kind.EMAIL:
+        try:
+            sent = services.send_confirmations(channel, _language(request))
+        except Exception:
+            messages.error(request, _("Could not send the confirmation e-mail; try again later."))
+        else:
+            if sent:
+                messages.info(
+                    request,
+                    _("A confirmation link was sent to: %(addresses)s")
+                    % {"addresses": ", ".join(sent)},
+                )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channel_detail(request: HttpRequest, project_id: int, channel_id: int) -> HttpResponse:
+    writing = request.method == "POST"
+    access = project_for(request.user, project_id, write=writing)  # type: ignore[arg-type]
+    channel = _channel(access, channel_id)
+    form_class = FORMS[channel.kind]
+    if writing:
+        form = form_class(request.POST, project=access.project, channel=channel)
+        if form.is_valid():
+            assert form.config is not None
+            services.save_channel(
+                access.project,
+                channel.kind,
+                form.cleaned_data["name"],
+                form.config,
+                receives_orders=form.cleaned_data["receives_orders"],
+                receives_limits=form.cleaned_data["receives_limits"],
+                events=form.cleaned_data["events"],
+                channel=channel,
+            )
+            _after_save(request, channel, created=False)
+            return redirect("notify:channel", access.project.pk, channel.pk)
+    else:
+        form = form_class(initial=initial_for(channel), project=access.project, channel=channel)
+    deliveries = (
+        Delivery.objects.filter(channel=channel)
+        .select_related("order", "event_record__event", "limit_warning")
+        .prefetch_related("attempt_log")
+        .order_by("-created", "-id")
+    )
+    page = Paginator(deliveries, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notify/channel.html",
+        {
+            "project": access.project,
+            "access": access,
+            "channel": channel,
+            "config": channel.settings,
+            "form": form,
+            "page": page,
+            "new_secret": request.session.pop(SECRET_SESSION_KEY.format(channel.pk), None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def toggle_channel(request: HttpRequest, project_id: int, channel_id: int) -> HttpResponse:
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    channel = _channel(access, channel_id)
+    services.set_active(channel, not channel.is_active)
+    messages.success(
+        request, _("Channel switched on.") if channel.is_active else _("Channel switched off.")
+    )
+    return redirect("notify:channels", access.project.pk)
+
+
+@login_required
+@require_POST
+def test_channel(request: HttpRequest, project_id: int, channel_id: int) -> HttpResponse:
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    channel = _channel(access, channel_id)
+    enqueue_test(channel, timezone.now())
+    messages.success(request, _("Test message queued: it arrives within seconds."))
+    return redirect("notify:channel", access.project.pk, channel.pk)
+
+
+@login_required
+@require_POST
+def rotate_secret(request: HttpRequest, project_id: int, channel_id: int) -> HttpResponse:
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    channel = _channel(access, channel_id)
+    if channel.kind != Channel.Kind.WEBHOOK:
+        raise Http404("Only webhooks have a secret")
+    request.session[SECRET_SESSION_KEY.format(channel.pk)] = services.rotate_webhook_secret(channel)
+    messages.success(request, _("New secret made; the old one no longer verifies."))
+    return redirect("notify:channel", access.project.pk, channel.pk)
+
+
+@login_required
+@require_POST
+def delete_channel(request: HttpRequest, project_id: int, channel_id: int) -> HttpResponse:
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    _channel(access, channel_id).delete()
+    messages.success(request, _("Channel deleted."))
+    return redirect("notify:channels", access.project.pk)
+
+
+@login_required
+@require_POST
+def resend(
+    request: HttpRequest, project_id: int, channel_id: int, delivery_id: int
+) -> HttpResponse:
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    channel = _channel(access, channel_id)
+    delivery = get_object_or_404(Delivery, pk=delivery_id, channel=channel)
+    send_again(delivery, timezone.now())
+    messages.success(request, _("Queued to be sent again."))
+    return redirect("notify:channel", access.project.pk, channel.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in a confirmation e-mail. GET only shows a button, so a mail scanner that
+    follows links cannot confirm an address on its owner's behalf."""
+    if request.method == "POST":
+        result = services.confirm_email(token)
+        return render(
+            request,
+            "notify/confirm.html",
+            {"done": result is not None, "address": result[1] if result else ""},
+            status=200 if result else 400,
+        )
+    return render(request, "notify/confirm.html", {"ask": True})

@@ -1,0 +1,237 @@
+"""Dashboard pages of notification channels: list, add, change, switch, test, log, confirm."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from orderreport.notify.models import Channel, Delivery
+from orderreport.notify.services import confirmation_token
+from tests.conftest import Team
+from tests.notify.conftest import BOT_TOKEN, telegram_channel, webhook_channel
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings: Any) -> None:
+    # Pages render without a prior collectstatic (STATIC_HASHED may be read before the
+    # root conftest sets it).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def _url(name: str, *args: Any) -> str:
+    return reverse(f"notify:{name}", args=args)
+
+
+def test_it_lists_channels_with_their_state(client: Client, team: Team) -> None:
+    channel = telegram_channel(team.shop)
+    off = webhook_channel(team.shop, "https://example.com/h", is_active=False)
+    off.disabled_reason = "Webhook answered HTTP 410"
+    off.save()
+    client.force_login(team.viewer)
+    response = client.get(_url("channels", team.shop.project.pk))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert channel.name in page
+    assert "Webhook answered HTTP 410" in page
+    assert BOT_TOKEN not in page
+    assert "Send test" not in page  # a viewer reads only
+
+
+def test_it_shows_an_empty_state_with_the_next_step(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    page = client.get(_url("channels", team.shop.project.pk)).content.decode()
+    assert "No channels yet" in page
+    assert _url("add", team.shop.project.pk, "telegram") in page
+
+
+def test_it_hides_channels_from_outsiders(client: Client, team: Team) -> None:
+    channel = telegram_channel(team.shop)
+    client.force_login(team.outsider)
+    project = team.shop.project.pk
+    assert client.get(_url("channels", project)).status_code == 404
+    assert client.get(_url("channel", project, channel.pk)).status_code == 404
+    assert client.post(_url("toggle", project, channel.pk)).status_code == 404
+    assert Channel.objects.get().is_active
+
+
+def test_it_adds_a_telegram_channel(client: Client, team: Team) -> None:
+    client.force_login(team.admin)
+    response = client.post(
+        _url("add", team.shop.project.pk, "telegram"),
+        {"name": "Sales", "bot_token": BOT_TOKEN, "chat_id": "-100500", "receives_orders": "on"},
+    )
+    channel = Channel.objects.get()
+    assert response.status_code == 302
+    assert channel.config == {"bot_token": BOT_TOKEN, "chat_id": "-100500"}
+    assert channel.receives_orders and not channel.receives_limits
+    page = client.get(response["Location"]).content.decode()
+    assert BOT_TOKEN not in page  # never shown again
+
+
+def test_it_explains_a_bad_bot_token_and_writes_nothing(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    response = client.post(
+        _url("add", team.shop.project.pk, "telegram"),
+        {"name": "Sales", "bot_token": "not-a-token", "chat_id": "-100500"},
+    )
+    assert response.status_code == 200
+    assert "does not look like a bot token" in response.content.decode()
+    assert "not-a-token" not in response.content.decode()  # a secret is not echoed
+    assert not Channel.objects.exists()
+
+
+def test_it_refuses_a_plain_http_webhook(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    response = client.post(
+        _url("add", team.shop.project.pk, "webhook"),
+        {"name": "CRM", "url": "http://crm.example.com/hook", "receives_orders": "on"},
+    )
+    assert response.status_code == 200
+    assert "must start with https://" in response.content.decode()
+    assert not Channel.objects.exists()
+
+
+def test_it_shows_a_webhook_secret_once(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    response = client.post(
+        _url("add", team.shop.project.pk, "webhook"),
+        {"name": "CRM", "url": "https://crm.example.com/hook", "receives_orders": "on"},
+    )
+    secret = Channel.objects.get().config["secret"]
+    assert secret in client.get(response["Location"]).content.decode()
+    assert secret not in client.get(response["Location"]).content.decode()
+
+
+def test_it_rotates_a_webhook_secret(client: Client, team: Team) -> None:
+    channel = webhook_channel(team.shop, "https://crm.example.com/hook")
+    old = channel.config["secret"]
+    client.force_login(team.owner)
+    response = client.post(_url("rotate-secret", team.shop.project.pk, channel.pk), follow=True)
+    channel.refresh_from_db()
+    assert channel.config["secret"] != old
+    assert channel.config["secret"] in response.content.decode()
+
+
+def test_it_keeps_the_token_when_a_change_leaves_it_empty(client: Client, team: Team) -> None:
+    channel = telegram_channel(team.shop)
+    client.force_login(team.owner)
+    response = client.post(
+        _url("channel", team.shop.project.pk, channel.pk),
+        {"name": "Renamed", "bot_token": "", "chat_id": "@shop_orders", "receives_limits": "on"},
+    )
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.name == "Renamed"
+    assert channel.config == {"bot_token": BOT_TOKEN, "chat_id": "@shop_orders"}
+    assert not channel.receives_orders and channel.receives_limits
+
+
+def test_it_lets_a_viewer_read_but_not_write(client: Client, team: Team) -> None:
+    channel = telegram_channel(team.shop)
+    client.force_login(team.viewer)
+    project = team.shop.project.pk
+    assert client.get(_url("channel", project, channel.pk)).status_code == 200
+    assert client.get(_url("add", project, "telegram")).status_code == 403
+    for name in ("toggle", "test", "delete"):
+        assert client.post(_url(name, project, channel.pk)).status_code == 403
+    assert client.post(_url("channel", project, channel.pk), {"name": "x"}).status_code == 403
+    channel.refresh_from_db()
+    assert channel.is_active and channel.name == "Sales chat"
+    assert not Delivery.objects.exists()
+
+
+def test_it_switches_a_channel_off_and_on(client: Client, team: Team) -> None:
+    channel = telegram_channel(team.shop, is_active=False, disabled_reason="Telegram: 403 blocked")
+    client.force_login(team.owner)
+    client.post(_url("toggle", team.shop.project.pk, channel.pk))
+    channel.refresh_from_db()
+    assert channel.is_active and channel.disabled_reason == ""
+    client.post(_url("toggle", team.shop.project.pk, channel.pk))
+    channel.refresh_from_db()
+    assert not channel.is_active
+
+
+def test_it_queues_a_test_message(client: Client, team: Team) -> None:
+    channel = telegram_channel(team.shop)
+    client.force_login(team.admin)
+    response = client.post(_url("test", team.shop.project.pk, channel.pk))
+    assert response.status_code == 302
+    assert Delivery.objects.get().topic == "test"
+
+
+def test_it_sends_a_delivery_again_from_the_log(client: Client, team: Team) -> None:
+    from django.utils import timezone
+
+    from orderreport.notify.outbox import enqueue_test
+
+    channel = telegram_channel(team.shop)
+    failed = enqueue_test(channel, timezone.now())
+    Delivery.objects.filter(pk=failed.pk).update(status="failed", last_error="HTTP 500")
+    client.force_login(team.owner)
+    page = client.get(_url("channel", team.shop.project.pk, channel.pk)).content.decode()
+    assert "Send again" in page
+    client.post(_url("resend", team.shop.project.pk, channel.pk, failed.pk))
+    assert Delivery.objects.filter(status="pending").count() == 1
+
+
+def test_it_does_not_resend_another_tenants_delivery(client: Client, team: Team) -> None:
+    from django.utils import timezone
+
+    from orderreport.notify.outbox import enqueue_test
+    from tests.conftest import make_shop
+
+    stranger = make_shop(domain="stranger.example")
+    theirs = enqueue_test(telegram_channel(stranger), timezone.now())
+    mine = telegram_channel(team.shop)
+    client.force_login(team.owner)
+    response = client.post(_url("resend", team.shop.project.pk, mine.pk, theirs.pk))
+    assert response.status_code == 404
+    assert Delivery.objects.count() == 1
+
+
+def test_it_confirms_an_e_mail_address_by_link(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    client.post(
+        _url("add", team.shop.project.pk, "email"),
+        {
+            "name": "Team",
+            "addresses": f"{team.owner.email}, Sales@Example.com",
+            "receives_orders": "on",
+        },
+    )
+    channel = Channel.objects.get()
+    # A member's own address needs no link; the other gets one.
+    assert channel.config["confirmed"] == [team.owner.email]
+    (message,) = mail.outbox
+    assert message.to == ["sales@example.com"]
+    link = re.search(r"https?://\S+/notifications/confirm/\S+/", message.body)
+    assert link
+    path = link.group(0).split("127.0.0.1:8000", 1)[-1]
+    client.logout()
+    assert client.get(path).status_code == 200  # shows a button, changes nothing
+    assert Channel.objects.get().config["confirmed"] == [team.owner.email]
+    response = client.post(path)
+    assert response.status_code == 200
+    assert Channel.objects.get().config["confirmed"] == [team.owner.email, "sales@example.com"]
+
+
+def test_it_refuses_a_forged_confirmation_link(client: Client, team: Team) -> None:
+    channel = Channel.objects.create(
+        project=team.shop.project,
+        kind="email",
+        name="x",
+        config={"addresses": ["a@example.com"], "confirmed": []},
+    )
+    token = confirmation_token(channel, "a@example.com")
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    response = client.post(_url("confirm-email", forged))
+    assert response.status_code == 400
+    assert Channel.objects.get().config["confirmed"] == []
