@@ -194,3 +194,33 @@ def test_it_does_not_log_the_token_of_a_successful_send(
     run_worker()
     assert len(telegram.requests) == 1
     assert BOT_TOKEN.split(":")[1] not in caplog.text
+
+
+def test_it_sends_an_event_record_with_its_data(
+    api: Api, shop: Shop, telegram: FakeTelegram
+) -> None:
+    channel = telegram_channel(shop, receives_orders=False)
+    channel.events.add(shop.event)
+    response = api.event(
+        {"event": shop.event.key, "data": [{"name": "Имя", "value": "Ruslan <Garapov>"}]},
+        shop.key.key,
+    )
+    assert response.status_code == 201
+    run_worker()
+    text = telegram.messages[0]["text"]
+    assert "New record: Call-back" in text
+    assert "Имя: Ruslan &lt;Garapov&gt;" in text
+
+
+def test_it_keeps_a_huge_order_within_telegrams_limit(
+    api: Api, shop: Shop, telegram: FakeTelegram
+) -> None:
+    telegram_channel(shop)
+    data = [{"name": f"field {n}", "value": "<" * 1000} for n in range(40)]
+    place_order(api, shop, data=data)
+    run_worker()
+    text = telegram.messages[0]["text"]
+    assert len(text) <= 4096
+    assert "…" in text
+    assert text.endswith("</a>")  # the link to the order survives the cut
+    assert Delivery.objects.get().status == Delivery.Status.SENT
