@@ -73,22 +73,31 @@ class Result:
     error: str = ""
 
 
-def deliver(delivery_id: int, claim_id: str, now: dt.datetime | None = None) -> Result | None:
-    """Send one claimed delivery and record the attempt. `now` is the attempt's time (tests
-    pass it to travel in time); the send itself is real."""
-    now = now or timezone.now()
-    delivery = (
+def load(ids: list[int], claim_id: str) -> list[Delivery]:
+    """The claimed deliveries with everything their messages need, in one query."""
+    batch = list(
         Delivery.objects.select_related(
             "channel__project__account__owner",
             "order",
             "event_record__event",
             "limit_warning__account__owner",
         )
-        .filter(pk=delivery_id, claim=claim_id)
-        .first()
+        .filter(pk__in=ids, claim=claim_id, status=Delivery.Status.PENDING)
+        .order_by("next_attempt_at", "id")
     )
-    if delivery is None or delivery.status != Delivery.Status.PENDING:
-        return None  # lost the lease to another worker, or already done
+    # One Channel object per channel in the batch, so a channel switched off (or a Telegram
+    # chat id migrated) by one send is seen by the next send in the same batch.
+    channels: dict[int, Channel] = {}
+    for delivery in batch:
+        if delivery.channel is not None:
+            delivery.channel = channels.setdefault(delivery.channel.pk, delivery.channel)
+    return batch
+
+
+def deliver(delivery: Delivery, claim_id: str, now: dt.datetime | None = None) -> Result:
+    """Send one claimed delivery and record the attempt. `now` is the attempt's time (tests
+    pass it to travel in time); the send itself is real."""
+    now = now or timezone.now()
     channel = delivery.channel
     started = time.monotonic()
     error: TransportError | None = None
@@ -142,9 +151,8 @@ def _record(
         Delivery.objects.filter(pk=delivery.pk, claim=claim_id).update(**fields)
         channel = delivery.channel
         if channel is not None and error is None:
-            Channel.objects.filter(pk=channel.pk, failures_in_a_row__gt=0).update(
-                failures_in_a_row=0
-            )
+            if channel.failures_in_a_row:
+                Channel.objects.filter(pk=channel.pk).update(failures_in_a_row=0)
         elif channel is not None and error is not None and channel.is_active:
             update: dict[str, object] = {
                 "failures_in_a_row": F("failures_in_a_row") + 1,
@@ -152,7 +160,9 @@ def _record(
             }
             if error.disable_channel:
                 update.update(is_active=False, disabled_reason=str(error)[:500])
+                channel.is_active = False
             Channel.objects.filter(pk=channel.pk).update(**update)
+            channel.failures_in_a_row += 1
     if error is not None:
         # Transport errors carry no secrets (tokens are scrubbed), so they can be logged.
         log.info("delivery %s: %s (%s)", delivery.pk, outcome, error)
@@ -175,12 +185,14 @@ class Worker:
     def run_once(self, now: dt.datetime | None = None) -> int:
         """Claim and send one batch of due deliveries; returns how many were claimed."""
         ids = claim(now or timezone.now(), self.claim_id, self.batch_size)
-        for index, delivery_id in enumerate(ids):
+        if not ids:
+            return 0
+        batch = load(ids, self.claim_id)
+        for index, delivery in enumerate(batch):
             if self.stopping:
-                release(ids[index:], self.claim_id)
+                release([d.pk for d in batch[index:]], self.claim_id)
                 break
-            result = deliver(delivery_id, self.claim_id, now)
-            if result is not None and result.outcome == Attempt.Outcome.SENT:
+            if deliver(delivery, self.claim_id, now).outcome == Attempt.Outcome.SENT:
                 self.sent += 1
         return len(ids)
 

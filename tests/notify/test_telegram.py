@@ -224,3 +224,21 @@ def test_it_keeps_a_huge_order_within_telegrams_limit(
     assert "…" in text
     assert text.endswith("</a>")  # the link to the order survives the cut
     assert Delivery.objects.get().status == Delivery.Status.SENT
+
+
+def test_it_stops_sending_to_a_blocked_bot_within_the_same_batch(
+    api: Api, shop: Shop, telegram: FakeTelegram
+) -> None:
+    telegram_channel(shop)
+    telegram.answers["-100123"] = [
+        (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was kicked"})
+    ]
+    for n in range(3):
+        place_order(api, shop, id=f"order-{n}")
+    run_worker()
+    assert len(telegram.requests) == 1
+    assert list(Delivery.objects.values_list("status", flat=True)) == ["failed"] * 3
+    assert set(Delivery.objects.values_list("last_error", flat=True)) == {
+        "Telegram: 403 Forbidden: bot was kicked",
+        "The channel is switched off",
+    }
