@@ -109,7 +109,7 @@ def deliver(delivery: Delivery, claim_id: str, now: dt.datetime | None = None) -
         except TransportError as exc:
             error = exc
         except Exception as exc:  # a bug must not stop the worker or lose the delivery
-            log.exception("delivery %s: unexpected error", delivery_id)
+            log.exception("delivery %s: unexpected error", delivery.pk)
             error = TransportError(f"Internal error: {type(exc).__name__}")
     duration_ms = int((time.monotonic() - started) * 1000)
     return _record(delivery, claim_id, now, duration_ms, error)

@@ -220,3 +220,20 @@ def test_it_finishes_the_current_send_on_sigterm(
     assert pending.count() == 2
     assert not pending.exclude(claim="").exists()  # the rest were given back at once
     assert connection.vendor == "postgresql"
+
+
+def test_it_keeps_a_delivery_when_a_transport_has_a_bug(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderreport.notify.transports import webhook
+
+    def broken(delivery: Delivery) -> None:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(webhook, "send", broken)
+    channel = webhook_channel(shop, "https://example.com/")
+    delivery = enqueue_test(channel, timezone.now())
+    run_worker()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING  # retried later, not lost
+    assert delivery.last_error == "Internal error: KeyError"
