@@ -232,11 +232,13 @@ def throughput(
 
 def record(lat: dict[str, Any], thr: dict[str, Any], args: argparse.Namespace) -> str:
     cpu = platform.processor() or platform.machine()
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     section = f"""## Notifications
 
 Recorded {dt.date.today().isoformat()} by `benchmarks/notify.py` on {os.cpu_count()} CPUs ({cpu}),
 PostgreSQL on loopback, one `orderreport serve` process, one worker
-(NOTIFY_POLL_SECONDS={args.poll}), webhook receiver on loopback.
+(NOTIFY_POLL_SECONDS={args.poll}), webhook receiver on loopback. Load average at the end:
+{load} (the machine is shared; compare runs on one machine only).
 
 | measure | value |
 | --- | --- |
