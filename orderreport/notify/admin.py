@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from orderreport.notify.models import Attempt, Channel, Delivery
 
 
-class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
+class _ReadOnly(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
