@@ -171,6 +171,8 @@ NOTIFY_POLL_SECONDS = env_float("NOTIFY_POLL_SECONDS", 1.0, minimum=0.01)
 NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 300, minimum=5)
 NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 20, minimum=1)
 NOTIFY_RETRY_HOURS = env_float("NOTIFY_RETRY_HOURS", 24, minimum=0.01)
+# Sent and failed deliveries (the log the owner reads) are deleted after this many days.
+NOTIFY_KEEP_DAYS = env_int("NOTIFY_KEEP_DAYS", 90, minimum=1)
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -182,7 +182,13 @@ def request(
                 location = response.headers.get("location")
                 if follow_redirects and response.is_redirect and location:
                     redirects.append(url)
-                    url = urljoin(url, location)
+                    target_url = urljoin(url, location)
+                    if url.startswith("https://") and not target_url.startswith("https://"):
+                        # The body (a signed order) must not continue in clear text.
+                        raise OutboundError(
+                            "Refusing to follow a redirect from https to http", permanent=True
+                        )
+                    url = target_url
                     if response.status_code in (301, 302, 303) and method != "HEAD":
                         method, content = "GET", None
                     continue

@@ -28,6 +28,7 @@ from orderreport.notify.transports import TransportError, send
 
 log = logging.getLogger(__name__)
 
+PRUNE_EVERY_SECONDS = 3600
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 2 * 3600
 
@@ -169,6 +170,23 @@ def _record(
     return Result(outcome, str(error or ""))
 
 
+def prune(now: dt.datetime, keep_days: int, chunk: int = 1000) -> int:
+    """Delete finished deliveries (and their attempts) older than keep_days; returns how many.
+    In chunks, so a long backlog never holds one huge transaction."""
+    cutoff = now - dt.timedelta(days=keep_days)
+    deleted = 0
+    while True:
+        ids = list(
+            Delivery.objects.filter(created__lt=cutoff)
+            .exclude(status=Delivery.Status.PENDING)
+            .values_list("pk", flat=True)[:chunk]
+        )
+        if not ids:
+            return deleted
+        Delivery.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+
+
 class Worker:
     """A loop around claim/deliver; stop() lets the send in progress finish."""
 
@@ -178,6 +196,7 @@ class Worker:
         self.poll_seconds = poll_seconds or settings.NOTIFY_POLL_SECONDS
         self.stopping = False
         self.sent = 0
+        self.next_prune = 0.0
 
     def stop(self) -> None:
         self.stopping = True
@@ -199,6 +218,9 @@ class Worker:
     def run(self, until_idle: bool = False) -> None:
         while not self.stopping:
             try:
+                if time.monotonic() >= self.next_prune:
+                    self.next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                    prune(timezone.now(), settings.NOTIFY_KEEP_DAYS)
                 claimed = self.run_once()
             except Exception:
                 # The database went away or similar: drop the connection, wait, carry on.

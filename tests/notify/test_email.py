@@ -78,3 +78,16 @@ def test_it_retries_while_the_smtp_server_is_down(api: Api, shop: Shop, settings
     assert delivery.status == Delivery.Status.SENT
     assert len(mailbox.messages) == 1
     del start_smtp
+
+
+def test_it_keeps_line_breaks_of_an_order_id_out_of_the_subject(
+    api: Api, shop: Shop, smtp: Mailbox
+) -> None:
+    email_channel(shop, ["boss@example.com"], ["boss@example.com"])
+    place_order(api, shop, id="A-1\r\nBcc: victim@example.com")
+    run_worker()
+    (message,) = smtp.messages
+    assert message["Bcc"] is None
+    assert smtp.envelopes[0].rcpt_tos == ["boss@example.com"]
+    assert "A-1 Bcc: victim@example.com" in message["Subject"]
+    assert Delivery.objects.get().status == Delivery.Status.SENT

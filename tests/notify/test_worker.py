@@ -237,3 +237,23 @@ def test_it_keeps_a_delivery_when_a_transport_has_a_bug(
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.PENDING  # retried later, not lost
     assert delivery.last_error == "Internal error: KeyError"
+
+
+def test_it_prunes_old_finished_deliveries_only(shop: Shop) -> None:
+    from orderreport.notify.worker import prune
+
+    channel = webhook_channel(shop, "https://example.com/")
+    now = timezone.now()
+    old = now - dt.timedelta(days=91)
+    sent = Delivery.objects.create(
+        channel=channel, topic="test", status="sent", next_attempt_at=old, created=old
+    )
+    Attempt.objects.create(delivery=sent, at=old, duration_ms=1, outcome="sent")
+    pending = Delivery.objects.create(
+        channel=channel, topic="test", next_attempt_at=old, created=old
+    )
+    recent = enqueue_test(channel, now)
+    Delivery.objects.filter(pk=recent.pk).update(status="failed")
+    assert prune(now, keep_days=90) == 1
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
+    assert not Attempt.objects.exists()

@@ -27,7 +27,9 @@ def render(message: Message) -> tuple[str, str, str]:
     context = {"message": message}
     text = render_to_string("notify/email/message.txt", context)
     html = render_to_string("notify/email/message.html", context)
-    return message.subject.replace("\n", " ")[:200], text, html
+    # Customer strings end up in the subject; a line break there would be a header injection
+    # (Django refuses it), so all whitespace becomes single spaces.
+    return " ".join(message.subject.split())[:200], text, html
 
 
 def send_mail(to: list[str], subject: str, text: str, html: str) -> None:
