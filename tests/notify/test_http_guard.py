@@ -120,3 +120,48 @@ def test_it_refuses_a_webhook_to_a_private_address(api: Api, shop: Shop, setting
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.FAILED
     assert "private or reserved address" in delivery.last_error
+
+
+@pytest.fixture
+def tls_server(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[LocalHTTPServer]:
+    """An https server on 127.0.0.1 with a certificate for "localhost" from a test CA."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    monkeypatch.setattr(http, "_tls_context", lambda: client_context)
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+
+    def handle(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.path.startswith("/redirect/"):
+            return 307, {"Location": request.path.removeprefix("/redirect/")}, b""
+        return 200, {}, b"secure"
+
+    srv = LocalHTTPServer(handle)
+    srv.httpd.socket = server_context.wrap_socket(srv.httpd.socket, server_side=True)
+    yield srv
+    srv.close()
+
+
+def test_it_verifies_tls_for_the_host_name_while_connecting_to_the_checked_address(
+    tls_server: LocalHTTPServer,
+) -> None:
+    response = http.request("GET", f"https://localhost:{tls_server.port}/")
+    assert response.content == b"secure"
+    # The certificate names localhost, not the address: verification really happens.
+    with pytest.raises(http.OutboundError):
+        http.request("GET", f"https://127.0.0.1:{tls_server.port}/")
+
+
+def test_it_refuses_a_redirect_from_https_to_http(
+    tls_server: LocalHTTPServer, server: LocalHTTPServer
+) -> None:
+    with pytest.raises(http.OutboundError, match="https to http") as caught:
+        http.request("POST", f"https://localhost:{tls_server.port}/redirect/{server.url}/")
+    assert caught.value.permanent
+    assert server.requests == []
