@@ -235,3 +235,28 @@ def test_it_refuses_a_forged_confirmation_link(client: Client, team: Team) -> No
     response = client.post(_url("confirm-email", forged))
     assert response.status_code == 400
     assert Channel.objects.get().config["confirmed"] == []
+
+
+def test_it_refuses_events_of_another_project(client: Client, team: Team) -> None:
+    from tests.conftest import make_shop
+
+    stranger = make_shop(domain="stranger.example")
+    client.force_login(team.owner)
+    response = client.post(
+        _url("add", team.shop.project.pk, "webhook"),
+        {"name": "CRM", "url": "https://crm.example.com/hook", "events": [stranger.event.pk]},
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Channel.objects.exists()
+
+
+def test_it_chooses_the_events_a_channel_receives(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    client.post(
+        _url("add", team.shop.project.pk, "webhook"),
+        {"name": "CRM", "url": "https://crm.example.com/hook", "events": [team.shop.event.pk]},
+    )
+    channel = Channel.objects.get()
+    assert list(channel.events.all()) == [team.shop.event]
+    assert not channel.receives_orders
