@@ -1,0 +1,86 @@
+"""The notifications pages in a real browser (Debian's Chromium through Playwright)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from orderreport.notify.models import Channel, Delivery
+from tests.conftest import Team
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def browser_page(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls made by the
+    # test itself are still plain synchronous ones.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.DEBUG = True  # the live server serves static files from the finders
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        yield page
+        browser.close()
+
+
+def _log_in(page: Any, live_server: Any, user: Any) -> None:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = django_settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    page.context.add_cookies(
+        [{"name": django_settings.SESSION_COOKIE_NAME, "value": session.session_key,
+          "url": live_server.url}]
+    )  # fmt: skip
+
+
+def test_it_adds_a_webhook_shows_its_secret_once_and_queues_a_test(
+    browser_page: Any, live_server: Any, team: Team
+) -> None:
+    page = browser_page
+    _log_in(page, live_server, team.owner)
+    project = team.shop.project.pk
+    page.goto(f"{live_server.url}/projects/{project}/notifications/")
+    assert "No channels yet" in page.content()
+    page.click("text=Add Webhook")
+    page.fill("input[name=name]", "CRM")
+    page.fill("input[name=url]", "http://crm.example.com/hook")
+    page.click("button:has-text('Save')")
+    assert "must start with https://" in page.content()
+    page.fill("input[name=url]", "https://crm.example.com/hook")
+    page.click("button:has-text('Save')")
+    secret = Channel.objects.get().config["secret"]
+    assert secret in page.content()
+    page.click("button:has-text('Send test')")
+    assert "Test message queued" in page.content()
+    assert secret not in page.content()
+    assert Delivery.objects.get().topic == "test"
