@@ -134,9 +134,11 @@ def _queue_tests(channel: Any, count: int) -> None:
 class SlowReceiver(LocalHTTPServer):
     def __init__(self, delay: float) -> None:
         self.delay = delay
+        self.started = 0  # requests that arrived, finished or not
         super().__init__(self._handle)
 
     def _handle(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        self.started += 1
         time.sleep(self.delay)
         return 200, {}, b"ok"
 
@@ -214,8 +216,7 @@ def test_it_finishes_the_current_send_on_sigterm(
     _queue_tests(channel, 3)
     worker = _start_worker("--batch-size", "3")
     # Wait until the first send is in flight, then ask the worker to stop.
-    _wait_for(lambda: Delivery.objects.exclude(claim="").exists())
-    time.sleep(0.5)
+    _wait_for(lambda: slow_receiver.started >= 1)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=20) == 0
     sent = Delivery.objects.filter(status="sent")
