@@ -154,6 +154,7 @@ def _record(
         if channel is not None and error is None:
             if channel.failures_in_a_row:
                 Channel.objects.filter(pk=channel.pk).update(failures_in_a_row=0)
+                channel.failures_in_a_row = 0
         elif channel is not None and error is not None and channel.is_active:
             update: dict[str, object] = {
                 "failures_in_a_row": F("failures_in_a_row") + 1,
