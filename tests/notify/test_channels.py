@@ -260,3 +260,14 @@ def test_it_chooses_the_events_a_channel_receives(client: Client, team: Team) ->
     channel = Channel.objects.get()
     assert list(channel.events.all()) == [team.shop.event]
     assert not channel.receives_orders
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client: Client, team: Team) -> None:
+    response = client.get(_url("channels", team.shop.project.pk))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_it_knows_no_other_kind_of_channel(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    assert client.get(_url("add", team.shop.project.pk, "sms")).status_code == 404
