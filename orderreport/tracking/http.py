@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+import ipaddress
 import logging
+import math
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -81,7 +84,12 @@ def client_ip(request: HttpRequest) -> str | None:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [h for h in hops if h]
         if len(hops) >= proxies:
-            return hops[-proxies]
+            # Stored in an address column: whatever a client slips into the header through a
+            # misconfigured proxy chain must not become a database error.
+            try:
+                return str(ipaddress.ip_address(hops[-proxies]))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -101,21 +109,40 @@ def _read_body(request: HttpRequest) -> bytes | None:
     return body if len(body) <= limit else None
 
 
+# orjson reads an integer wider than 64 bits as a float, losing digits of an integer `id` or
+# data value (and giving a too-large `total` the wrong message). A run of 19 digits sends the
+# body to the stdlib parser, which keeps integers exact; the scan costs about a microsecond.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
 def _parse_json(body: bytes) -> Any:
+    if _LONG_NUMBER.search(body) is None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    # orjson refuses integers wider than 64 bits; the stdlib parser takes them so that a
-    # too-large `total` gets the field's own message rather than "invalid payload".
-    try:
-        return json.loads(body, parse_constant=_reject_constant)
+        value = json.loads(
+            body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float
+        )
+        # Lone surrogates (`"\\ud800"`) are valid escapes but no text a database can store;
+        # orjson refuses them, and so does this round trip.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):
         return None
+    return value
 
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    # Like orjson: 1e400 is refused rather than read as infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 _last_used_written: dict[int, float] = {}
@@ -173,7 +200,8 @@ def tracking_checks(view: TrackingView) -> View:
         meta = RequestMeta(
             origin=origin,
             client_ip=ip,
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+            # PostgreSQL text holds no NUL, which only a broken client sends.
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
             received_at=timezone.now(),
         )
         return view(request, info, payload, meta)
