@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import json
 import ipaddress
+import json
 import logging
 import math
 import re
@@ -189,6 +190,11 @@ def tracking_checks(view: TrackingView) -> View:
             response["Retry-After"] = str(retry_after)
             return response
         origin = request.META.get("HTTP_ORIGIN", "")
+        if not origin.isascii():
+            # WSGI hands headers over as Latin-1; a server-side client may set a UTF-8
+            # `Origin: https://пример.рф` (browsers send punycode).
+            with contextlib.suppress(UnicodeError):
+                origin = origin.encode("latin-1").decode("utf-8")
         host = origin_host(origin)
         if host is None:
             return error(403, "Invalid Origin header", "invalid_origin")
