@@ -131,9 +131,7 @@ def test_it_accepts_text_fields_up_to_their_limit(
         ("email", "jo\x00hn@example.com"),
     ],
 )
-def test_it_rejects_bad_optional_text_fields(
-    api: Api, shop: Shop, field: str, value: Any
-) -> None:
+def test_it_rejects_bad_optional_text_fields(api: Api, shop: Shop, field: str, value: Any) -> None:
     assert list(rejected(api, shop, order(**{field: value}))) == [field]
 
 
@@ -159,7 +157,9 @@ def test_it_treats_null_and_empty_optional_fields_as_absent(
 
 
 def test_it_ignores_unknown_fields(api: Api, shop: Shop) -> None:
-    body = order(coupon="SALE", products=[product(sku="X1")], data=[{"name": "a", "value": "b", "x": 1}])
+    body = order(
+        coupon="SALE", products=[product(sku="X1")], data=[{"name": "a", "value": "b", "x": 1}]
+    )
     stored = accepted(api, shop, body)
     assert stored.products == [product()]
     assert stored.data == [{"name": "a", "value": "b"}]
@@ -295,9 +295,7 @@ def test_it_accepts_data_values_and_keeps_numbers_as_strings(
         ({"name": "n", "value": "a\x00"}, "value"),
     ],
 )
-def test_it_rejects_bad_data_items(
-    api: Api, shop: Shop, item: dict[str, Any], field: str
-) -> None:
+def test_it_rejects_bad_data_items(api: Api, shop: Shop, item: dict[str, Any], field: str) -> None:
     assert list(rejected(api, shop, order(data=[item]))) == [f"data.0.{field}"]
 
 
@@ -315,9 +313,7 @@ def test_it_names_255_characters_as_the_longest_data_name(api: Api, shop: Shop) 
 # --- what is stored ---------------------------------------------------------------------------
 
 
-def test_it_stores_the_order_as_validated_with_its_request_metadata(
-    api: Api, shop: Shop
-) -> None:
+def test_it_stores_the_order_as_validated_with_its_request_metadata(api: Api, shop: Shop) -> None:
     before = timezone.now()
     body = {**GUIDE_ORDER, "id": 100234, "currency": "rub", "unknown": {"x": 1}}
     body["data"] = [*GUIDE_ORDER["data"], {"name": "Сумма", "value": 990}]
