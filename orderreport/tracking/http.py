@@ -100,7 +100,9 @@ def _read_body(request: HttpRequest) -> bytes | None:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        declared = 0
+        # WSGI reads no body without a valid length (and request.body would raise): the
+        # request goes on with an empty body and ends as "Invalid data payload".
+        return b""
     if declared > limit:
         return None
     try:
