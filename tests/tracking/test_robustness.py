@@ -229,3 +229,11 @@ def test_it_never_stored_a_half_written_row(api: Api, shop: Shop) -> None:
     api.order(b'{"id": "x", "total": 1, "products": [{"name": "n"}]}', shop.key.key)
     assert not Order.objects.exists()
     assert not EventRecord.objects.exists()
+
+
+@pytest.mark.parametrize("host", ["evil.example", "bad host!", "example.com:99999999"])
+@pytest.mark.parametrize("path", [*PATHS, "/api/nope"])
+def test_it_answers_a_disallowed_host_in_json(api: Api, shop: Shop, host: str, path: str) -> None:
+    response = api.post(path, {"id": "x", "total": 1}, shop.key.key, HTTP_HOST=host)
+    assert_error(response, 400, "Bad request", "bad_request")
+    assert not Order.objects.exists()
