@@ -107,9 +107,9 @@ class FilterForm(forms.Form):
 class OrderFilterForm(FilterForm):
     currency = forms.CharField(
         label=_("Currency"),
-        max_length=3,
         required=False,
-        widget=forms.TextInput(attrs={"size": 4, "autocapitalize": "characters"}),
+        # No max_length on the field: clean_currency's message says more than "at most 3".
+        widget=forms.TextInput(attrs={"size": 4, "maxlength": 3, "autocapitalize": "characters"}),
     )
     field_order = ["period", "start", "end", "currency", "q", "after"]
 
