@@ -54,7 +54,7 @@ def test_it_shows_the_whole_order(team: Team, client: Client, make_order: MakeOr
         '<img src="https://example.com/s.jpg?a=1&amp;b=2" alt="Socks" loading="lazy" '
         'referrerpolicy="no-referrer"' in html
     )
-    assert "3 × RUB250.50" in html  # count × price, then the line total
+    assert "3 \u00d7 RUB250.50" in html  # count, price, then the line total
     assert "RUB751.50" in html
     assert "RUB1,741.50" in html
     assert "<dt>Имя</dt><dd>John Doe</dd>" in html
