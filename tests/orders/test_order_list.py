@@ -226,7 +226,7 @@ def test_it_says_what_to_do_when_there_are_no_orders(team: Team, client: Client)
     html = client.get(url(team)).content.decode()
     assert "No orders yet" in html
     # The empty list still watches for the first order (and reloads when it comes).
-    assert 'hx-trigger="every 5s"' in html and "since=&" not in html
+    assert f'hx-get="/projects/{team.shop.project.pk}/orders/new/?since="' in html
 
 
 def test_it_offers_to_clear_filters_that_match_nothing(
