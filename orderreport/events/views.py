@@ -16,7 +16,7 @@ from orderreport.events.models import EventRecord
 from orderreport.events.queries import newer_records, record_page
 from orderreport.orders.forms import QUICK_CHOICES
 from orderreport.orders.queries import Cursor, project_zone
-from orderreport.orders.views import data_pairs, poll_url, try_reverse
+from orderreport.orders.views import data_pairs, fragment_login_required, poll_url, try_reverse
 from orderreport.projects.models import Event
 
 # The list shows the first few pairs of each record; the detail page shows them all.
@@ -117,13 +117,13 @@ def event_record_list(request: HttpRequest, project_id: int, event_id: int) -> H
     return _list(request, project_id, event_id)
 
 
-@login_required
+@fragment_login_required
 @require_GET
 def record_list_newer(request: HttpRequest, project_id: int) -> HttpResponse:
     return _newer(request, project_id, None)
 
 
-@login_required
+@fragment_login_required
 @require_GET
 def event_record_list_newer(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
     return _newer(request, project_id, event_id)

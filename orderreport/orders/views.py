@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +25,21 @@ from orderreport.orders.models import Order
 from orderreport.orders.queries import Cursor, newer_orders, order_page, project_zone
 
 _TEL_JUNK = re.compile(r"[^\d]")
+
+
+def fragment_login_required(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """login_required for htmx fragments: a redirect would be followed by htmx and the login
+    page swapped into the table. Reloading the whole page leads to the login page instead."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def viewer_language() -> str:
@@ -140,7 +157,7 @@ def order_list(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "orders/list.html", ctx)
 
 
-@login_required
+@fragment_login_required
 @require_GET
 def order_list_newer(request: HttpRequest, project_id: int) -> HttpResponse:
     """The polling fragment: rows newer than `since`, then the poller that asks for the next."""

@@ -84,3 +84,10 @@ def test_it_rejects_a_damaged_cursor(team: Team, client: Client) -> None:
     client.force_login(team.owner)
     path = f"/projects/{team.shop.project.pk}/records/new/"
     assert client.get(path, {"since": "zzz"}).status_code == 400
+
+
+def test_it_reloads_the_page_when_the_session_has_ended(team: Team, client: Client) -> None:
+    path = f"/projects/{team.shop.project.pk}/events/{team.shop.event.pk}/records/new/"
+    r = client.get(path, {"since": ""})
+    assert r["HX-Refresh"] == "true"
+    assert r.content == b""

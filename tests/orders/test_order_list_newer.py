@@ -103,3 +103,11 @@ def test_it_escapes_customer_data(team: Team, client: Client, make_order: MakeOr
     html = client.get(url(team), {"since": Cursor.of(shown).encode()}).content.decode()
     assert "<script>" not in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+def test_it_reloads_the_page_when_the_session_has_ended(team: Team, client: Client) -> None:
+    # A redirect would be followed by htmx and the login page swapped into the table.
+    r = client.get(url(team), {"since": ""})
+    assert r.status_code == 200
+    assert r["HX-Refresh"] == "true"
+    assert r.content == b""
