@@ -46,7 +46,9 @@ class DataValues(Func):
             compiler,
             connection,
             template="(SELECT string_agg(v.value ->> 'value', ' ') "
-            "FROM jsonb_array_elements(%(expressions)s) AS v)",
+            "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' "
+            "THEN %(expressions)s ELSE '[]'::jsonb END) AS v "
+            "WHERE jsonb_typeof(v.value) = 'object')",
             **extra,
         )
 
@@ -55,7 +57,7 @@ class DataValues(Func):
             compiler,
             connection,
             template="(SELECT group_concat(json_extract(v.value, '$.value'), ' ') "
-            "FROM json_each(%(expressions)s) AS v)",
+            "FROM json_each(%(expressions)s) AS v WHERE v.type = 'object')",
             **extra,
         )
 

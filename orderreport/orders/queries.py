@@ -170,8 +170,12 @@ class ItemCount(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="(SELECT COALESCE(SUM((p.value ->> 'count')::bigint), 0) "
-            "FROM jsonb_array_elements(%(expressions)s) AS p)",
+            # Defensive about shapes the API never stores (rows edited by hand, old data):
+            # a list page must not fail on one odd row.
+            template="(SELECT COALESCE(SUM((p.value ->> 'count')::numeric), 0)::bigint "
+            "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' "
+            "THEN %(expressions)s ELSE '[]'::jsonb END) AS p "
+            "WHERE jsonb_typeof(p.value -> 'count') = 'number')",
             **extra,
         )
 
@@ -179,8 +183,9 @@ class ItemCount(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="(SELECT COALESCE(SUM(json_extract(p.value, '$.count')), 0) "
-            "FROM json_each(%(expressions)s) AS p)",
+            template="(SELECT CAST(COALESCE(SUM(json_extract(p.value, '$.count')), 0) AS INTEGER) "
+            "FROM json_each(%(expressions)s) AS p WHERE p.type = 'object' "
+            "AND json_type(p.value, '$.count') IN ('integer', 'real'))",
             **extra,
         )
 

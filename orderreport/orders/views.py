@@ -94,6 +94,11 @@ class ProductLine:
     line_total: str
 
 
+def _whole(value: object) -> int:
+    # The API stores integers; anything else (a row edited by hand) shows as 0, not a 500.
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def order_rows(orders: list[Order]) -> list[OrderRow]:
     language = viewer_language()
     return [OrderRow(o, format_money(o.total, o.currency, language)) for o in orders]
@@ -105,7 +110,7 @@ def product_lines(order: Order) -> list[ProductLine]:
     for p in order.products or []:
         if not isinstance(p, dict):
             continue
-        price, count = int(p.get("price") or 0), int(p.get("count") or 0)
+        price, count = _whole(p.get("price")), _whole(p.get("count"))
         lines.append(
             ProductLine(
                 name=str(p.get("name", "")),

@@ -141,3 +141,14 @@ def test_it_says_what_to_do_when_there_are_no_records(team: Team, client: Client
     html = client.get(url(team)).content.decode()
     assert "No records yet" in html
     assert 'hx-trigger="every 5s"' in html
+
+
+def test_it_searches_past_data_the_api_would_never_store(
+    team: Team, client: Client, make_record: MakeRecord
+) -> None:
+    make_record(team.shop.event, T0, data={"name": "x"})
+    make_record(team.shop.event, T0, data=["text", {"name": "n", "value": "findme"}])
+    client.force_login(team.owner)
+    r = client.get(url(team), {"q": "findme"})
+    assert r.status_code == 200
+    assert len(record_links(r.content.decode())) == 1

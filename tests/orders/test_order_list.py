@@ -255,3 +255,21 @@ def test_it_limits_quick_periods_to_days_in_the_project_time_zone(team: Team) ->
         local = start.astimezone(zone)
         assert (local.day, local.hour, local.minute) == (first_day, 0, 0)
         assert form.filters(now).period.end is None
+
+
+def test_it_survives_products_and_data_the_api_would_never_store(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    # Rows edited by hand or left by an older version must not take the whole list down.
+    odd = make_order(team.shop.project, T0, external_id="ODD", products={"a": 1}, data="text")
+    make_order(
+        team.shop.project,
+        T0 - dt.timedelta(seconds=1),
+        external_id="PARTS",
+        products=[{"name": "no count"}, "text", {"count": "2"}, {"count": 2}],
+    )
+    client.force_login(team.owner)
+    r = client.get(url(team))
+    assert r.status_code == 200
+    assert order_ids(r.content.decode()) == ["ODD", "PARTS"]
+    assert client.get(f"{url(team)}{odd.pk}/").status_code == 200
