@@ -273,3 +273,14 @@ def test_it_survives_products_and_data_the_api_would_never_store(
     assert r.status_code == 200
     assert order_ids(r.content.decode()) == ["ODD", "PARTS"]
     assert client.get(f"{url(team)}{odd.pk}/").status_code == 200
+
+
+def test_it_lets_typed_dates_replace_a_quick_period(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    make_order(team.shop.project, dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC), external_id="MAY")
+    client.force_login(team.owner)
+    # The form carries the quick period in a hidden field; the dates typed win.
+    r = client.get(url(team), {"period": "today", "start": "2026-05-01", "end": "2026-05-01"})
+    assert r.status_code == 200
+    assert order_ids(r.content.decode()) == ["MAY"]
