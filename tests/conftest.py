@@ -26,6 +26,8 @@ CACHE_KEY_PREFIX = f"test-{os.getpid()}-{secrets.token_hex(4)}"
 os.environ["CACHE_KEY_PREFIX"] = CACHE_KEY_PREFIX
 django_settings.CACHE_KEY_PREFIX = CACHE_KEY_PREFIX
 django_settings.CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
+# Fast password hashing: fixtures create several users per test.
+django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Pages render from the static finders, without a prior collectstatic.
 django_settings.STORAGES["staticfiles"]["BACKEND"] = (
     "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -32,15 +32,3 @@ def make_order(db: None) -> MakeOrder:
         return Order.objects.create(project=project, **values)
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings: Any) -> None:
-    # tests/conftest.py sets STATIC_HASHED=false too late: pytest-django has read the settings
-    # before any conftest runs, so pages would need a collectstatic manifest. (Reported.)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    # The team fixture creates five users; real password hashing made these tests 4x slower.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
