@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for, visible_projects
@@ -362,9 +363,12 @@ def event_delete(request: HttpRequest, project_id: int, event_id: int) -> HttpRe
         access,
         event,
         title=_("Delete the event “%(name)s”?") % {"name": event.name},
-        warning=_(
-            "Its %(count)s received record(s) are deleted with it, and sites sending its key "
-            "will get 401 Invalid event key."
+        warning=ngettext(
+            "Its %(count)s received record is deleted with it, and sites sending its key "
+            "will get 401 Invalid event key.",
+            "Its %(count)s received records are deleted with it, and sites sending its key "
+            "will get 401 Invalid event key.",
+            count,
         )
         % {"count": count},
         back="projects:events",
