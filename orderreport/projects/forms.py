@@ -98,7 +98,7 @@ class NewProjectForm(ProjectForm):
         chosen = self.cleaned_data.get("account")
         if chosen in (None, "") and len(self.accounts) == 1:
             return next(iter(self.accounts.values()))
-        return self.accounts[chosen]
+        return self.accounts[int(chosen)]
 
 
 class DeleteProjectForm(forms.Form):
