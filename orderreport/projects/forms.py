@@ -96,9 +96,9 @@ class NewProjectForm(ProjectForm):
 
     def clean_account(self) -> Account:
         chosen = self.cleaned_data.get("account")
-        if chosen in (None, "") and len(self.accounts) == 1:
+        if not chosen:  # optional only when there is a single account to take
             return next(iter(self.accounts.values()))
-        return self.accounts[int(chosen)]
+        return self.accounts[chosen]
 
 
 class DeleteProjectForm(forms.Form):
