@@ -50,8 +50,10 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _access(request: HttpRequest, project_id: int) -> ProjectAccess:
-    return project_for(_user(request), project_id, write=request.method == "POST")
+def _access(request: HttpRequest, project_id: int, *, write: bool = False) -> ProjectAccess:
+    # Pages that exist only to change something (confirm, rename) need write access even
+    # to be shown; list pages need it only to POST.
+    return project_for(_user(request), project_id, write=write or request.method == "POST")
 
 
 def _page(
@@ -219,7 +221,7 @@ def domain_active(request: HttpRequest, project_id: int, domain_id: int) -> Http
 @login_required
 @require_http_methods(GET_POST)
 def domain_delete(request: HttpRequest, project_id: int, domain_id: int) -> HttpResponse:
-    access = _access(request, project_id)
+    access = _access(request, project_id, write=True)
     domain = get_object_or_404(Domain, project=access.project, pk=domain_id)
     return _confirm_delete(
         request,
@@ -268,7 +270,7 @@ def key_active(request: HttpRequest, project_id: int, key_id: int) -> HttpRespon
 @login_required
 @require_http_methods(GET_POST)
 def key_delete(request: HttpRequest, project_id: int, key_id: int) -> HttpResponse:
-    access = _access(request, project_id)
+    access = _access(request, project_id, write=True)
     key = get_object_or_404(ApiKey, project=access.project, pk=key_id)
     return _confirm_delete(
         request,
@@ -337,7 +339,7 @@ def event_active(request: HttpRequest, project_id: int, event_id: int) -> HttpRe
 @login_required
 @require_http_methods(GET_POST)
 def event_rename(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
-    access = _access(request, project_id)
+    access = _access(request, project_id, write=True)
     event = get_object_or_404(Event, project=access.project, pk=event_id)
     form = EventForm(_posted(request), initial={"name": event.name})
     if request.method == "POST" and form.is_valid():
@@ -355,7 +357,7 @@ def event_rename(request: HttpRequest, project_id: int, event_id: int) -> HttpRe
 @login_required
 @require_http_methods(GET_POST)
 def event_delete(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
-    access = _access(request, project_id)
+    access = _access(request, project_id, write=True)
     event = get_object_or_404(Event, project=access.project, pk=event_id)
     count = event.records.count()
     return _confirm_delete(

@@ -124,6 +124,9 @@ def test_it_refuses_viewers(client: Client, team: Team) -> None:
         client.post(_url(team.shop, "projects:event_rename", pk), {"name": "X"}).status_code == 403
     )
     assert client.post(_url(team.shop, "projects:event_delete", pk)).status_code == 403
+    # Pages that only exist to change something are not shown either.
+    assert client.get(_url(team.shop, "projects:event_rename", pk)).status_code == 403
+    assert client.get(_url(team.shop, "projects:event_delete", pk)).status_code == 403
     event = Event.objects.get(pk=pk)
     assert (event.name, event.is_active) == ("Call-back", True)
     assert team.shop.project.events.count() == 1
