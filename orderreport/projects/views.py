@@ -422,7 +422,10 @@ def integration_test_order(request: HttpRequest, project_id: int) -> HttpRespons
             "error": sent.error,
         }
     if _is_htmx(request):
-        return _page(request, "projects/_test_result.html", access, result=result)
+        setup = services.project_setup(access.project)
+        return _page(
+            request, "projects/_test_order_answer.html", access, result=result, setup=setup
+        )
     # Post/redirect/get: reloading the page must not send a second order.
     request.session[_TEST_RESULT_SESSION_KEY % project_id] = result
     return redirect("projects:integration", project_id)

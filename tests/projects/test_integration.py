@@ -149,6 +149,9 @@ def test_it_shows_the_apis_refusal_in_place(client: Client, live_shop: Team) -> 
     client.force_login(live_shop.owner)
     ok = client.post(_url(shop, "projects:test_order"), headers={"HX-Request": "true"})
     assert "HTTP 201" in ok.text
+    # The checklist is swapped out of band: the first order is now ticked.
+    assert 'id="checklist" hx-swap-oob="true"' in ok.text
+    assert ok.text.count("✓ done") == 4
     # Only the one domain is active; a wildcard domain's origin is its www host.
     Domain.objects.filter(pk=shop.domain.pk).update(host="*.example.com")
     shop.project.save()  # invalidates the cached domains like any dashboard change
