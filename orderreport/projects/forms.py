@@ -9,13 +9,22 @@ from typing import Any
 from babel.numbers import get_currency_name
 from django import forms
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from orderreport.accounts.models import Account
 from orderreport.projects.domains import InvalidDomain, normalize_domain
 from orderreport.projects.models import Domain, Project
 from orderreport.tracking.schemas import CURRENCIES
+
+# normalize_domain's fixed messages, marked here so makemessages keeps them; DomainForm shows
+# InvalidDomain's text through gettext. (Messages quoting the input stay English.)
+DOMAIN_MESSAGES = (
+    gettext_noop("Enter a domain, for example example.com."),
+    gettext_noop("A domain cannot contain a user name or password."),
+    gettext_noop("A wildcard is only allowed as the first label: *.example.com."),
+    gettext_noop("A wildcard needs a domain with a dot after it: *.example.com."),
+)
 
 
 @cache
