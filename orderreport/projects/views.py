@@ -408,17 +408,16 @@ def integration_test_order(request: HttpRequest, project_id: int) -> HttpRespons
     try:
         sent = services.send_test_order(access.project)
     except services.NotReady:
-        result: dict[str, Any] = {
-            "not_ready": True,
-        }
+        result: dict[str, Any] = {"not_ready": True}
     else:
         body = sent.body
+        pretty = json.dumps(body, indent=2, ensure_ascii=False)
         result = {
             "order_id": sent.order_id,
             "url": sent.url,
             "status": sent.status,
             "ok": sent.status == 201,
-            "body": body if isinstance(body, str) else json.dumps(body, indent=2),
+            "body": body if isinstance(body, str) else pretty,
             "error": sent.error,
         }
     if _is_htmx(request):
