@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("projects/<int:project_id>/orders/", include("orderreport.orders.urls")),
     path("projects/<int:project_id>/", include("orderreport.events.urls")),
+    path("projects/", include("orderreport.projects.urls")),
     path("", views.home, name="home"),
 ]
 
