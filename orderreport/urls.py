@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views import defaults
 
 from orderreport import views
@@ -17,6 +17,8 @@ urlpatterns = [
     re_path(r"^api/", views.api_not_found),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("orderreport.accounts.urls")),
     path("", views.home, name="home"),
 ]
 
