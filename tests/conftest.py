@@ -22,6 +22,26 @@ from django.test import Client
 from orderreport.accounts.models import Account, User
 from orderreport.accounts.services import create_account, get_plan
 from orderreport.projects.models import ApiKey, Domain, Event, Project
+from orderreport.translations import compile_messages
+
+compile_messages()  # Russian pages need the compiled catalog, also when pytest runs alone
+
+
+def _isolate_settings() -> None:
+    # pytest-django has already read the settings when this file is imported, so the
+    # variables above come too late for them; the cache and the static storage are not built
+    # yet, though, so changing the settings in place still takes effect.
+    from django.conf import settings
+
+    settings.CACHE_KEY_PREFIX = os.environ["CACHE_KEY_PREFIX"]
+    for alias in settings.CACHES.values():
+        alias["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"]
+    settings.STORAGES["staticfiles"]["BACKEND"] = (
+        "django.contrib.staticfiles.storage.StaticFilesStorage"
+    )
+
+
+_isolate_settings()
 
 GUIDE_ORDER: dict[str, Any] = {
     "id": "order-100234",
