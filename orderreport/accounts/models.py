@@ -20,6 +20,12 @@ class UserManager(BaseUserManager["User"]):
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
+        # Users made by an operator or a command (createsuperuser, demo, tests) are trusted:
+        # their address counts as confirmed, or mandatory confirmation would lock them out.
+        # Sign-up through allauth does not come here and confirms by e-mail.
+        from allauth.account.models import EmailAddress
+
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
         return user
 
     def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
