@@ -53,9 +53,10 @@ def test_it_mails_an_invitation_with_a_link(team: Team) -> None:
     assert [m.to for m in mail.outbox] == [["colleague@example.com"]]
     assert team.shop.account.name in mail.outbox[0].subject
     assert link_in(mail.outbox[0]) == f"/invitations/{invitation.token}/"
-    assert "colleague@example.com" in as_user(team.owner).get(
-        f"/a/{team.shop.account.pk}/members/"
-    ).content.decode()
+    assert (
+        "colleague@example.com"
+        in as_user(team.owner).get(f"/a/{team.shop.account.pk}/members/").content.decode()
+    )
 
 
 def test_it_refuses_invitations_from_a_viewer(team: Team) -> None:

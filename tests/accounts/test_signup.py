@@ -55,9 +55,7 @@ def test_it_signs_up_confirms_the_email_and_creates_an_account_on_the_default_pl
 def test_it_refuses_login_until_the_email_is_confirmed(client: Client) -> None:
     sign_up(client, "later@example.com")
     other = Client()
-    response = other.post(
-        "/accounts/login/", {"login": "later@example.com", "password": PASSWORD}
-    )
+    response = other.post("/accounts/login/", {"login": "later@example.com", "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/accounts/confirm-email/"
     assert other.get("/accounts/2fa/").status_code == 302  # still anonymous
