@@ -78,7 +78,7 @@ def test_it_switches_to_russian_and_remembers_it_for_the_user(team: Team) -> Non
 def test_it_switches_language_for_visitors_with_a_cookie() -> None:
     client = Client()
     client.post("/language/", {"language": "ru", "next": "/"})
-    assert "Все заказы с вашего сайта" in client.get("/").content.decode()
+    assert "Все заказы с вашего сайта" in client.get("/").content.decode()  # noqa: RUF001
 
 
 def test_it_ignores_an_unknown_language(team: Team) -> None:
