@@ -53,7 +53,7 @@ def test_it_shows_an_unlimited_plan_without_a_bar(shop: Shop) -> None:
     Account.objects.filter(pk=shop.account.pk).update(plan=get_plan("unlimited"))
     use(shop.account, 5000)
     body = as_user(shop.user).get(f"/a/{shop.account.pk}/plan/").content.decode()
-    assert "5000 orders this period, no limit." in body
+    assert "5,000 orders this period, no limit." in body
     assert "<progress" not in body
 
 
