@@ -86,3 +86,13 @@ def test_it_signs_up_in_russian_and_remembers_the_language(client: Client) -> No
     assert "Регистрация" in page.content.decode()
     sign_up(client, "ivan@example.com")
     assert User.objects.get(email="ivan@example.com").language == "ru"
+
+
+def test_it_refuses_a_short_or_common_password(client: Client) -> None:
+    short = sign_up(client, "weak@example.com", password1="qwerty", password2="qwerty")
+    body = short.content.decode()
+    assert short.status_code == 200
+    assert "at least 10 characters" in body
+    assert "too common" in body
+    assert 'value="weak@example.com"' in body
+    assert not User.objects.filter(email="weak@example.com").exists()
