@@ -57,3 +57,12 @@ def test_it_speaks_the_users_saved_language_after_login(shop: Shop) -> None:
     page = client.get(f"/a/{shop.account.pk}/plan/")
     assert page["Content-Language"] == "ru"
     assert "Тариф и использование" in page.content.decode()
+
+
+def test_it_keeps_a_language_picked_on_the_login_page(shop: Shop) -> None:
+    client = Client()
+    client.post("/language/", {"language": "ru", "next": "/accounts/login/"})
+    log_in(client, shop.user.email, PASSWORD)
+    shop.user.refresh_from_db()
+    assert shop.user.language == "ru"
+    assert client.get(f"/a/{shop.account.pk}/plan/")["Content-Language"] == "ru"
