@@ -26,6 +26,14 @@ if settings.BENCHMARK_BASELINE:
     urlpatterns.append(path("bench/baseline", views.bench_baseline))
 
 
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # A Host outside ALLOWED_HOSTS (or another SuspiciousOperation) lands here, before any
+    # view: the API still answers in its own JSON shape, not Django's HTML page.
+    if request.path.startswith("/api/"):
+        return error(400, "Bad request", "bad_request")
+    return defaults.bad_request(request, exception)
+
+
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     # The API never answers with an HTML page, not even for a mistyped path.
     if request.path.startswith("/api/"):

@@ -9,12 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
-# Each run gets its own cache namespace, so runs sharing one Redis never see each other's
-# cached keys or rate-limit counters. Set before Django reads its settings.
-os.environ["CACHE_KEY_PREFIX"] = f"test-{os.getpid()}-{secrets.token_hex(4)}"
-os.environ["STATIC_HASHED"] = "false"  # pages render without a prior collectstatic
-
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -27,21 +22,18 @@ from orderreport.translations import compile_messages
 compile_messages()  # Russian pages need the compiled catalog, also when pytest runs alone
 
 
-def _isolate_settings() -> None:
-    # pytest-django has already read the settings when this file is imported, so the
-    # variables above come too late for them; the cache and the static storage are not built
-    # yet, though, so changing the settings in place still takes effect.
-    from django.conf import settings
-
-    settings.CACHE_KEY_PREFIX = os.environ["CACHE_KEY_PREFIX"]
-    for alias in settings.CACHES.values():
-        alias["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"]
-    settings.STORAGES["staticfiles"]["BACKEND"] = (
-        "django.contrib.staticfiles.storage.StaticFilesStorage"
-    )
-
-
-_isolate_settings()
+# Each run gets its own cache namespace, so runs sharing one Redis never see each other's
+# cached keys or rate-limit counters. pytest-django has read the settings before this file
+# is imported, so they are changed here (no cache is created yet); the environment variable
+# carries the prefix to any server process a test starts.
+CACHE_KEY_PREFIX = f"test-{os.getpid()}-{secrets.token_hex(4)}"
+os.environ["CACHE_KEY_PREFIX"] = CACHE_KEY_PREFIX
+django_settings.CACHE_KEY_PREFIX = CACHE_KEY_PREFIX
+django_settings.CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
+# Pages render from the static finders, without a prior collectstatic.
+django_settings.STORAGES["staticfiles"]["BACKEND"] = (
+    "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
 
 GUIDE_ORDER: dict[str, Any] = {
     "id": "order-100234",
