@@ -20,6 +20,8 @@ urlpatterns = [
     path("projects/<int:project_id>/orders/", include("orderreport.orders.urls")),
     path("projects/<int:project_id>/", include("orderreport.events.urls")),
     path("projects/", include("orderreport.projects.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("orderreport.accounts.urls")),
     path("", views.home, name="home"),
 ]
 

@@ -17,6 +17,10 @@ from django.test import Client
 from orderreport.accounts.models import Account, User
 from orderreport.accounts.services import create_account, get_plan
 from orderreport.projects.models import ApiKey, Domain, Event, Project
+from orderreport.translations import compile_messages
+
+compile_messages()  # Russian pages need the compiled catalog, also when pytest runs alone
+
 
 # Each run gets its own cache namespace, so runs sharing one Redis never see each other's
 # cached keys or rate-limit counters. pytest-django has read the settings before this file
