@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.test import Client
-from django.utils import translation
 
 from orderreport.orders.models import Order
 from tests.conftest import Team, make_shop
@@ -71,10 +70,13 @@ def test_it_formats_amounts_in_the_orders_currency_and_viewers_language(
     team: Team, client: Client, make_order: MakeOrder
 ) -> None:
     order = full_order(make_order, team, total=99000, products=PRODUCTS[:1])
+    team.owner.language = "ru"  # a signed-in user's saved language decides
+    team.owner.save()
     client.force_login(team.owner)
-    with translation.override("ru"):
-        html = client.get(url(order), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    html = client.get(url(order)).content.decode()
     assert "990,00\xa0₽" in html
+    team.owner.language = "en"
+    team.owner.save()
     usd = full_order(make_order, team, external_id="u", total=500000, currency="JPY")
     assert "¥500,000" in client.get(url(usd)).content.decode()
 
