@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views import defaults
 
 from orderreport import views
@@ -17,11 +17,21 @@ urlpatterns = [
     re_path(r"^api/", views.api_not_found),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("projects/<int:project_id>/orders/", include("orderreport.orders.urls")),
+    path("projects/<int:project_id>/", include("orderreport.events.urls")),
     path("", views.home, name="home"),
 ]
 
 if settings.BENCHMARK_BASELINE:
     urlpatterns.append(path("bench/baseline", views.bench_baseline))
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # A Host outside ALLOWED_HOSTS (or another SuspiciousOperation) lands here, before any
+    # view: the API still answers in its own JSON shape, not Django's HTML page.
+    if request.path.startswith("/api/"):
+        return error(400, "Bad request", "bad_request")
+    return defaults.bad_request(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import ipaddress
 import json
 import logging
 import time
@@ -81,7 +83,12 @@ def client_ip(request: HttpRequest) -> str | None:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [h for h in hops if h]
         if len(hops) >= proxies:
-            return hops[-proxies]
+            # Stored in an address column: whatever a client slips into the header through a
+            # misconfigured proxy chain must not become a database error.
+            try:
+                return str(ipaddress.ip_address(hops[-proxies]))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -91,7 +98,9 @@ def _read_body(request: HttpRequest) -> bytes | None:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        declared = 0
+        # WSGI reads no body without a valid length (and request.body would raise): the
+        # request goes on with an empty body and ends as "Invalid data payload".
+        return b""
     if declared > limit:
         return None
     try:
@@ -103,19 +112,38 @@ def _read_body(request: HttpRequest) -> bytes | None:
 
 def _parse_json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError:
-        pass
-    # orjson refuses integers wider than 64 bits; the stdlib parser takes them so that a
-    # too-large `total` gets the field's own message rather than "invalid payload".
+        return None
+    if type(value) is dict and _digits_lost(value):
+        return _parse_exact(body)
+    return value
+
+
+def _digits_lost(payload: dict[str, Any]) -> bool:
+    """True if orjson may have rounded an integer whose digits are stored.
+
+    orjson reads an integer wider than 64 bits as a float, which would lose digits of an
+    integer `id` or of a number sent as a data value. Floats are rare there, so this costs
+    a type check or two on the hot path.
+    """
+    if type(payload.get("id")) is float:
+        return True
+    data = payload.get("data")
+    if type(data) is list:
+        for item in data:
+            if type(item) is dict and type(item.get("value")) is float:
+                return True
+    return False
+
+
+def _parse_exact(body: bytes) -> Any:
+    """The stdlib parser, which keeps integers exact. orjson has accepted this body, so it
+    is valid UTF-8 JSON without NaN, infinities or lone surrogates."""
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(body)
     except (ValueError, RecursionError):
         return None
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 _last_used_written: dict[int, float] = {}
@@ -162,6 +190,11 @@ def tracking_checks(view: TrackingView) -> View:
             response["Retry-After"] = str(retry_after)
             return response
         origin = request.META.get("HTTP_ORIGIN", "")
+        if not origin.isascii():
+            # WSGI hands headers over as Latin-1; a server-side client may set a UTF-8
+            # `Origin: https://пример.рф` (browsers send punycode).
+            with contextlib.suppress(UnicodeError):
+                origin = origin.encode("latin-1").decode("utf-8")
         host = origin_host(origin)
         if host is None:
             return error(403, "Invalid Origin header", "invalid_origin")
@@ -173,7 +206,8 @@ def tracking_checks(view: TrackingView) -> View:
         meta = RequestMeta(
             origin=origin,
             client_ip=ip,
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+            # PostgreSQL text holds no NUL, which only a broken client sends.
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
             received_at=timezone.now(),
         )
         return view(request, info, payload, meta)

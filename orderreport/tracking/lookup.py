@@ -75,7 +75,8 @@ def load_key_info(raw_key: str) -> KeyInfo | None:
 
 def get_key_info(raw_key: str) -> KeyInfo | None:
     """KeyInfo for an X-API-KEY value, from the cache when possible."""
-    if len(raw_key) > MAX_KEY_LENGTH:
+    # PostgreSQL refuses NUL in a query parameter (a database error, not "no such key").
+    if len(raw_key) > MAX_KEY_LENGTH or "\x00" in raw_key:
         return None
     ckey = cache_key(raw_key)
     try:
