@@ -71,6 +71,9 @@ def cors(view: View) -> View:
         origin = request.META.get("HTTP_ORIGIN")
         if origin and "\n" not in origin and "\r" not in origin:
             response["Access-Control-Allow-Origin"] = origin
+            if response.has_header("Retry-After"):
+                # Without this a page's script cannot read how long to wait after a 429/503.
+                response["Access-Control-Expose-Headers"] = "Retry-After"
         response["Vary"] = "Origin"
         return response
 

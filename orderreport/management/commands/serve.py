@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
@@ -35,7 +36,9 @@ class Command(BaseCommand):
             # Without a shared cache each process would keep its own view of API keys and
             # rate limits, and a deactivated key could be accepted by another process.
             raise CommandError("Set REDIS_URL to run more than one web process.")
-        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+        # Pages need the hashed static files' manifest; collecting is quick when nothing
+        # changed and saves every deployment from a forgotten step.
+        call_command("collectstatic", interactive=False, verbosity=0)
         env = os.environ.copy()
         env.setdefault("DB_CONN_MAX_AGE", "600")
         env.setdefault("DJANGO_SETTINGS_MODULE", "orderreport.settings")
