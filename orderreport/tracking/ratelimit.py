@@ -11,6 +11,7 @@ import logging
 import math
 import time
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -44,26 +45,64 @@ def _items() -> tuple[RateLimitItem, RateLimitItem]:
     )
 
 
+_reset_hooks: list[Any] = []
+
+
 def reset_caches() -> None:
     """Forget the limiter and limits (tests change settings between cases)."""
     _limiter.cache_clear()
     _items.cache_clear()
+    for hook in _reset_hooks:
+        hook()
 
 
-def check(key_id: int, client_ip: str) -> int:
-    """Count one request; return 0 if allowed, else the seconds to wait (Retry-After)."""
+def identities(key_ident: str, client_ip: str) -> tuple[tuple[RateLimitItem, str], ...]:
+    """The two limits and whom each counts, in the order they are checked."""
+    per_key, per_ip = _items()
+    return ((per_key, f"k{key_ident}"), (per_ip, f"a{client_ip}"))
+
+
+def check(key_ident: str, client_ip: str) -> int:
+    """Count one request; return 0 if allowed, else the seconds to wait (Retry-After).
+
+    `key_ident` names the API key (see lookup.key_ident), `client_ip` the caller.
+    """
     if not settings.RATE_LIMITS_ENABLED:
         return 0
     limiter = _limiter()
-    per_key, per_ip = _items()
     try:
-        for item, ident in ((per_key, f"k{key_id}"), (per_ip, f"a{client_ip}")):
+        for item, ident in identities(key_ident, client_ip):
             if not limiter.hit(item, ident):
-                reset_at = limiter.get_window_stats(item, ident).reset_time
-                return max(1, math.ceil(reset_at - time.time()))
+                return retry_after(item, ident)
     except Exception:  # an unreachable Redis must not turn every order away
         log.exception("rate limit check failed; letting the request through")
     return 0
+
+
+def retry_after(item: RateLimitItem, ident: str) -> int:
+    reset_at = _limiter().get_window_stats(item, ident).reset_time
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def redis_window_keys(item: RateLimitItem, ident: str) -> tuple[str, str]:
+    """The Redis keys (previous, current window) the library keeps this counter in.
+
+    orderreport/tracking/admission.py updates them with the library's own algorithm, in the
+    same round trip as the key lookup; the library still reads them for Retry-After.
+    """
+    store = _limiter().storage
+    assert isinstance(store, RedisStorage)
+    key = item.key_for(ident)
+    return (
+        store.prefixed_key(store._previous_window_key(key)),
+        store.prefixed_key(store._current_window_key(key)),
+    )
+
+
+def redis_client() -> Any:
+    store = _limiter().storage
+    assert isinstance(store, RedisStorage)
+    return store.get_connection()
 
 
 def _on_setting_changed(setting: str, **kwargs: object) -> None:
