@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
@@ -65,6 +65,10 @@ def _sql() -> tuple[str, str, str]:
     return insert_order, count_order, limit_reached
 
 
+# The period changes once a day per account; dateutil's month arithmetic is not free.
+_billing_period = lru_cache(maxsize=4096)(billing_period)
+
+
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
@@ -80,7 +84,7 @@ def record_order(
 
     A duplicate id or a reached limit writes nothing and consumes nothing.
     """
-    period_start, _end = billing_period(billing_anchor, meta.received_at.date())
+    period_start, _end = _billing_period(billing_anchor, meta.received_at.date())
     products = [p.model_dump() for p in payload.products] if payload.products else []
     data = [d.model_dump() for d in payload.data] if payload.data else []
     row = (

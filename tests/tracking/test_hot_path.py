@@ -158,3 +158,64 @@ def test_it_answers_402_for_a_duplicate_once_the_limit_is_reached_on_postgres() 
     assert api.order(order("p-1"), shop.key.key).status_code == 402
     assert api.order(order("p-2"), shop.key.key).status_code == 402
     assert orders_used(shop.account) == 1
+
+
+def wsgi_call(method: str, path: str, body: bytes = b"", **headers: str) -> tuple[int, Any, bytes]:
+    """Through orderreport.wsgi.application, the entry point production serves."""
+    import io
+
+    from django.core import signals
+    from django.db import close_old_connections
+    from django.test.client import RequestFactory
+
+    from orderreport.wsgi import application
+
+    environ = RequestFactory().generic(method, path, body, "application/json", **headers).environ
+    environ["wsgi.input"] = io.BytesIO(body)
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], *exc: Any) -> None:
+        seen["status"] = int(status.split()[0])
+        seen["headers"] = {k.lower(): v for k, v in response_headers}
+
+    # As Django's test client does: the test's transaction keeps its connection open.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        chunks = application(environ, start_response)
+        content = b"".join(chunks)
+        getattr(chunks, "close", lambda: None)()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    return seen["status"], seen["headers"], content
+
+
+def test_it_serves_the_api_through_the_short_middleware_chain(shop: Shop) -> None:
+    import json
+
+    status, headers, content = wsgi_call(
+        "POST",
+        "/api/orders/track",
+        json.dumps(order("w-1")).encode(),
+        HTTP_X_API_KEY=shop.key.key,
+        HTTP_ORIGIN="https://example.com",
+    )
+    assert status == 201
+    assert json.loads(content) == {"message": "Order tracked", "id": "w-1"}
+    assert headers["access-control-allow-origin"] == "https://example.com"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "x-frame-options" not in headers  # the site's chain did not run
+    assert "set-cookie" not in headers
+    assert Order.objects.filter(project=shop.project, external_id="w-1").exists()
+
+
+def test_it_still_checks_allowed_hosts_and_answers_json_404_on_the_api(shop: Shop) -> None:
+    status, _headers, _content = wsgi_call("POST", "/api/orders/track", HTTP_HOST="evil.example")
+    assert status == 400
+    status, headers, content = wsgi_call("GET", "/api/nothing-here")
+    assert status == 404
+    assert content.startswith(b"{")
+    status, headers, _content = wsgi_call("GET", "/")
+    assert status == 200
+    assert headers["x-frame-options"] == "DENY"  # the site keeps its full chain
