@@ -114,7 +114,14 @@ def _own_transaction(raw: psycopg.Connection[Any], params: tuple[Any, ...]) -> O
     # literals) and the server runs the statements in order, stopping at the first error.
     cur = raw.cursor()
     try:
-        cur.execute(_ONE_ROUND_TRIP, params)
+        try:
+            cur.execute(_ONE_ROUND_TRIP, params)
+        except pg_errors.InvalidSqlStatementName:
+            # Someone ran DISCARD ALL / DEALLOCATE on this connection: prepare again, once.
+            _rollback(raw)
+            _prepared_on.discard(raw)
+            _ensure_prepared(raw)
+            cur.execute(_ONE_ROUND_TRIP, params)
     except pg_errors.UniqueViolation as exc:
         _rollback(raw)
         if exc.diag.constraint_name != order_constraint():
@@ -134,6 +141,8 @@ def _own_transaction(raw: psycopg.Connection[Any], params: tuple[Any, ...]) -> O
 
 
 # Prepared once per connection (psycopg's own cache does not apply to multi-statement strings).
+# A PREPAREd statement lives in one server session: this needs a direct connection or a
+# pooler in session mode (PgBouncer's transaction mode would lose it between requests).
 _STATEMENT = "orderreport_record_order"
 _ONE_ROUND_TRIP = (
     "BEGIN; SET LOCAL synchronous_commit TO off; "

@@ -219,3 +219,15 @@ def test_it_still_checks_allowed_hosts_and_answers_json_404_on_the_api(shop: Sho
     status, headers, _content = wsgi_call("GET", "/")
     assert status == 200
     assert headers["x-frame-options"] == "DENY"  # the site keeps its full chain
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_prepares_its_statement_again_after_a_deallocate() -> None:
+    shop = make_shop()
+    api = Api(Client())
+    assert api.order(order("x-1"), shop.key.key).status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert api.order(order("x-2"), shop.key.key).status_code == 201
+    assert orders_used(shop.account) == 2
