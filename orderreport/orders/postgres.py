@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
@@ -79,13 +79,16 @@ def _sql(prepared: bool) -> str:
 def record_order(account_id: int, period_start: dt.date, row: tuple[Any, ...]) -> OrderResult:
     """Record an order; `row` holds the order's columns in the INSERT's order."""
     params = (UNLIMITED, account_id, account_id, period_start, *row)
-    if connection.in_atomic_block or not connection.get_autocommit():
+    # `connection` is a proxy that looks the thread's connection up on every attribute; one
+    # lookup here instead of six is a measurable share of this function's own time.
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block or not db.get_autocommit():
         # Inside someone's transaction (a test, a data import): that transaction decides when
         # the order commits, so only the statement is shared.
         return _in_transaction(params)
-    with connection.wrap_database_errors:
-        connection.ensure_connection()
-        return _own_transaction(connection.connection, params)
+    with db.wrap_database_errors:
+        db.ensure_connection()
+        return _own_transaction(db.connection, params)
 
 
 def _outcome(order_id: int | None) -> OrderResult:
