@@ -431,6 +431,11 @@ def main() -> int:
                         flush=True,
                     )
             mem = [memory(p) for p in descendants(proc.pid) if Path(f"/proc/{p}").exists()]
+        except BaseException:
+            stop(proc)
+            log.seek(0)
+            print("--- server log tail ---\n" + log.read().decode(errors="replace")[-3000:])
+            raise
         finally:
             stop(proc)
             log.seek(0)

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import UniqueConstraint
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
@@ -38,8 +39,11 @@ from orderreport.orders.services import UNLIMITED, OrderResult, Outcome
 @cache
 def order_constraint() -> str:
     """Name of the unique (project, id) constraint a duplicate order violates."""
-    (constraint,) = Order._meta.constraints
-    return str(constraint.name)
+    return next(
+        str(c.name)
+        for c in Order._meta.constraints
+        if isinstance(c, UniqueConstraint) and tuple(c.fields) == ("project", "external_id")
+    )
 
 
 # The statement's parameters, in order: the limit standing for "unlimited", the account (for

@@ -1,8 +1,10 @@
 """Rate limits of the public API, per API key and per client address.
 
 Counters live in Redis when REDIS_URL is set (shared by every web process), else in process
-memory. The `limits` library's sliding-window counter costs one round trip per check. A
-"rate R per second with bursts of B" becomes B requests per ceil(B/R)-second window.
+memory, and use the `limits` library's sliding-window counter. A "rate R per second with
+bursts of B" becomes B requests per ceil(B/R)-second window. On the tracking API's hot path
+admission.py counts both limits in the same Redis round trip as the key lookup, on the keys
+this module names; check() is the path without Redis and after a cache miss.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -45,7 +48,8 @@ def _items() -> tuple[RateLimitItem, RateLimitItem]:
     )
 
 
-_reset_hooks: list[Any] = []
+# Caches elsewhere built on the limiter (admission.py), forgotten with it.
+_reset_hooks: list[Callable[[], None]] = []
 
 
 def reset_caches() -> None:
