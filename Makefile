@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/orderreport
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 export PORT
 
-.PHONY: run test install lint typecheck test-postgres test-sqlite services lock bench clean
+.PHONY: run test install messages lint typecheck test-postgres test-sqlite services lock bench clean
 
 # The virtual environment and the front-end packages (exact versions in package.json, no
 # lock file with download addresses), rebuilt when either list changes.
@@ -18,7 +18,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml package.json
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed messages
+
+# Translations are compiled here, never committed (Babel: no GNU gettext needed).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d orderreport/locale -D django
 
 run: install
 	$(BIN)/orderreport run

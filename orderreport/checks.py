@@ -36,4 +36,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id="orderreport.W001",
             )
         )
+    if (
+        not settings.DEBUG
+        and settings.BASE_URL.startswith("https://")
+        and settings.EMAIL_BACKEND.endswith("console.EmailBackend")
+    ):
+        problems.append(
+            Warning(
+                "E-mail (sign-up confirmations, password resets, invitations) is printed to the "
+                "console, not sent.",
+                hint="Set EMAIL_URL (smtp://user:password@host:587/?tls=True) or EMAIL_HOST.",
+                id="orderreport.W002",
+            )
+        )
     return problems

@@ -17,12 +17,25 @@ urlpatterns = [
     re_path(r"^api/", views.api_not_found),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("projects/<int:project_id>/orders/", include("orderreport.orders.urls")),
+    path("projects/<int:project_id>/", include("orderreport.events.urls")),
+    path("projects/", include("orderreport.projects.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("orderreport.accounts.urls")),
     path("", include("orderreport.notify.urls")),
     path("", views.home, name="home"),
 ]
 
 if settings.BENCHMARK_BASELINE:
     urlpatterns.append(path("bench/baseline", views.bench_baseline))
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # A Host outside ALLOWED_HOSTS (or another SuspiciousOperation) lands here, before any
+    # view: the API still answers in its own JSON shape, not Django's HTML page.
+    if request.path.startswith("/api/"):
+        return error(400, "Bad request", "bad_request")
+    return defaults.bad_request(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -9,12 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
-# Each run gets its own cache namespace, so runs sharing one Redis never see each other's
-# cached keys or rate-limit counters. Set before Django reads its settings.
-os.environ["CACHE_KEY_PREFIX"] = f"test-{os.getpid()}-{secrets.token_hex(4)}"
-os.environ["STATIC_HASHED"] = "false"  # pages render without a prior collectstatic
-
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -22,6 +17,25 @@ from django.test import Client
 from orderreport.accounts.models import Account, User
 from orderreport.accounts.services import create_account, get_plan
 from orderreport.projects.models import ApiKey, Domain, Event, Project
+from orderreport.translations import compile_messages
+
+compile_messages()  # Russian pages need the compiled catalog, also when pytest runs alone
+
+
+# Each run gets its own cache namespace, so runs sharing one Redis never see each other's
+# cached keys or rate-limit counters. pytest-django has read the settings before this file
+# is imported, so they are changed here (no cache is created yet); the environment variable
+# carries the prefix to any server process a test starts.
+CACHE_KEY_PREFIX = f"test-{os.getpid()}-{secrets.token_hex(4)}"
+os.environ["CACHE_KEY_PREFIX"] = CACHE_KEY_PREFIX
+django_settings.CACHE_KEY_PREFIX = CACHE_KEY_PREFIX
+django_settings.CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
+# Fast password hashing: fixtures create several users per test.
+django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Pages render from the static finders, without a prior collectstatic.
+django_settings.STORAGES["staticfiles"]["BACKEND"] = (
+    "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
 
 GUIDE_ORDER: dict[str, Any] = {
     "id": "order-100234",

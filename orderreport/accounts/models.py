@@ -20,6 +20,12 @@ class UserManager(BaseUserManager["User"]):
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
+        # Users made by an operator or a command (createsuperuser, demo, tests) are trusted:
+        # their address counts as confirmed, or mandatory confirmation would lock them out.
+        # Sign-up through allauth does not come here and confirms by e-mail.
+        from allauth.account.models import EmailAddress
+
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
         return user
 
     def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
@@ -140,3 +146,43 @@ class Usage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} from {self.period_start}: {self.used}"
+
+
+def _invitation_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+class Invitation(models.Model):
+    """An e-mail invitation to join an account with a role, accepted through a link."""
+
+    account = models.ForeignKey(Account, models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    # The link's secret: whoever reads the e-mail may join, so it is long and random.
+    token = models.CharField(max_length=64, unique=True, default=_invitation_token)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    accepted = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            # One open invitation per address and account; inviting again replaces it.
+            models.UniqueConstraint(
+                fields=["account", "email"],
+                condition=models.Q(accepted__isnull=True),
+                name="invitation_open_account_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.account} ({self.role})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires <= timezone.now()

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import transaction
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from orderreport.accounts.models import Account, Membership, Plan, Usage, User
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from orderreport.accounts.models import Account, Invitation, Membership, Plan, Usage, User
+
+Role = Membership.Role
+# Shares of the limit at which the app warns: first a warning, then "full".
+WARN_AT = 0.8
 
 
 class UnknownPlan(ValueError):
@@ -40,3 +54,163 @@ def orders_used(account: Account) -> int:
     start, _end = account.current_period()
     usage = Usage.objects.filter(account=account, period_start=start).first()
     return usage.used if usage else 0
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """Orders used of the plan's limit in the current billing period."""
+
+    account: Account
+    used: int
+    limit: int | None
+    period_start: dt.date
+    period_end: dt.date  # the first day of the next period: the day the counter resets
+
+    @property
+    def percent(self) -> int:
+        """Share of the limit used, 0-100 (capped: the API refuses orders over the limit)."""
+        if not self.limit:
+            return 0
+        return min(100, self.used * 100 // self.limit)
+
+    @property
+    def level(self) -> str:
+        """ "full", "warn" (80% or more) or "" for an account with room or no limit."""
+        if self.limit is None:
+            return ""
+        if self.used >= self.limit:
+            return "full"
+        if self.used >= self.limit * WARN_AT:
+            return "warn"
+        return ""
+
+
+def usage_summaries(accounts: Iterable[Account]) -> list[UsageSummary]:
+    """Usage of several accounts in their current periods, in one query."""
+    accounts = list(accounts)
+    today = timezone.now().date()
+    periods = {account.pk: account.current_period(today) for account in accounts}
+    used: dict[int, int] = {}
+    if accounts:
+        match = Q()
+        for account_id, (start, _end) in periods.items():
+            match |= Q(account_id=account_id, period_start=start)
+        used = dict(Usage.objects.filter(match).values_list("account_id", "used"))
+    return [
+        UsageSummary(
+            account=account,
+            used=used.get(account.pk, 0),
+            limit=account.plan.monthly_order_limit,
+            period_start=periods[account.pk][0],
+            period_end=periods[account.pk][1],
+        )
+        for account in accounts
+    ]
+
+
+def usage_summary(account: Account) -> UsageSummary:
+    return usage_summaries([account])[0]
+
+
+# --- Members and invitations ------------------------------------------------------------------
+
+
+class MembershipError(ValueError):
+    """A member or invitation change that cannot be made; the message is shown to the user."""
+
+
+INVITABLE_ROLES = (Role.ADMIN, Role.VIEWER)
+
+
+def _check_role(role: str) -> Role:
+    if role not in INVITABLE_ROLES:
+        raise MembershipError(_("Choose admin or viewer."))
+    return Role(role)
+
+
+def invite_member(account: Account, email: str, role: str, invited_by: User) -> Invitation:
+    """Create (or renew) the open invitation of `email` to `account`; mail it on commit."""
+    email = email.strip().lower()
+    role = _check_role(role)
+    if Membership.objects.filter(account=account, user__email__iexact=email).exists():
+        raise MembershipError(_("%(email)s is already a member.") % {"email": email})
+    with transaction.atomic():
+        # Inviting again replaces the open invitation: a fresh link and a fresh expiry.
+        Invitation.objects.filter(account=account, email=email, accepted__isnull=True).delete()
+        invitation = Invitation.objects.create(
+            account=account,
+            email=email,
+            role=role,
+            invited_by=invited_by,
+            expires=timezone.now() + dt.timedelta(days=settings.INVITATION_DAYS),
+        )
+        language = translation.get_language()
+        transaction.on_commit(lambda: send_invitation(invitation, language))
+    return invitation
+
+
+def invitation_url(invitation: Invitation) -> str:
+    return settings.BASE_URL + reverse("accounts:invitation", args=[invitation.token])
+
+
+def send_invitation(invitation: Invitation, language: str | None = None) -> None:
+    """Mail the invitation link, in the inviter's language."""
+    context = {
+        "invitation": invitation,
+        "url": invitation_url(invitation),
+        "inviter": invitation.invited_by,
+        "account": invitation.account,
+    }
+    with translation.override(language):
+        subject = render_to_string("accounts/email/invitation_subject.txt", context)
+        body = render_to_string("accounts/email/invitation_message.txt", context)
+    send_mail(" ".join(subject.split()), body, None, [invitation.email])
+
+
+def user_has_email(user: User, email: str) -> bool:
+    """Whether `email` is the user's address or one they confirmed."""
+    from allauth.account.models import EmailAddress
+
+    email = email.lower()
+    if user.email.lower() == email:
+        return True
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
+def accept_invitation(token: str, user: User) -> Membership:
+    """Make `user` a member with the invited role; the invitation is used up."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("account")
+            .filter(token=token)
+            .first()
+        )
+        if invitation is None or invitation.accepted is not None:
+            raise MembershipError(_("This invitation has been used or withdrawn."))
+        if invitation.is_expired:
+            raise MembershipError(_("This invitation has expired. Ask for a new one."))
+        if not user_has_email(user, invitation.email):
+            raise MembershipError(
+                _("This invitation was sent to %(email)s. Log in with that address to accept it.")
+                % {"email": invitation.email}
+            )
+        membership, _created = Membership.objects.get_or_create(
+            account=invitation.account, user=user, defaults={"role": invitation.role}
+        )
+        invitation.accepted = timezone.now()
+        invitation.save(update_fields=["accepted"])
+    return membership
+
+
+def change_role(membership: Membership, role: str) -> None:
+    if membership.role == Role.OWNER:
+        raise MembershipError(_("The owner's role cannot be changed."))
+    membership.role = _check_role(role)
+    membership.save(update_fields=["role"])
+
+
+def remove_member(membership: Membership) -> None:
+    if membership.role == Role.OWNER:
+        raise MembershipError(_("The owner cannot be removed."))
+    membership.delete()

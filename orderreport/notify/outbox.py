@@ -60,6 +60,45 @@ def _sql() -> dict[str, str]:
     }
 
 
+@cache
+def outbox_ctes() -> str:
+    """The outbox as data-modifying CTEs for PostgreSQL's one-statement order insert.
+
+    They read the `stored` order (id, project_id, received_at), the `counted` usage row
+    (account_id, period_start, used) and `lim` (n, the plan's limit) of that statement. Only
+    the first does work on every order (one index probe of the project's channels); the
+    warning runs only when this order crossed a threshold, and its deliveries only when a
+    warning was new this period.
+    """
+    delivery, channel = Delivery._meta.db_table, Channel._meta.db_table
+    project = Project._meta.db_table
+    warning = LimitWarning._meta.db_table
+    thresholds = ", ".join(f"({t})" for t in LIMIT_THRESHOLDS)
+    return (
+        f"queued AS (INSERT INTO {delivery} ({_COLUMNS.format(target='order_id')}) "
+        "SELECT c.id, 'order', s.id, 'pending', 0, s.received_at, '', '', s.received_at "
+        f"FROM stored s JOIN {channel} c ON c.project_id = s.project_id "
+        "WHERE c.is_active AND c.receives_orders), "
+        # numeric: "unlimited" is 2^62, and 2^62 * 100 would overflow bigint.
+        f"warned AS (INSERT INTO {warning} (account_id, period_start, threshold, used, "
+        "monthly_limit, created) "
+        "SELECT cn.account_id, cn.period_start, t.threshold, cn.used, l.n, s.received_at "
+        f"FROM counted cn CROSS JOIN lim l CROSS JOIN stored s CROSS JOIN (VALUES {thresholds}) "
+        "AS t(threshold) "
+        "WHERE (cn.used - 1)::numeric * 100 < l.n::numeric * t.threshold "
+        "AND l.n::numeric * t.threshold <= cn.used::numeric * 100 "
+        "ON CONFLICT (account_id, period_start, threshold) DO NOTHING "
+        "RETURNING id, account_id, created), "
+        f"warned_queue AS (INSERT INTO {delivery} ({_COLUMNS.format(target='limit_warning_id')}) "
+        "SELECT ch.id, 'limit', w.id, 'pending', 0, w.created, '', '', w.created "
+        "FROM warned w CROSS JOIN LATERAL ("
+        f"SELECT c.id FROM {channel} c JOIN {project} p ON p.id = c.project_id "
+        "WHERE p.account_id = w.account_id AND c.is_active AND c.receives_limits "
+        # The account owner always hears about the limit, by e-mail (no channel).
+        "UNION ALL SELECT NULL) ch)"
+    )
+
+
 def _db_time(now: dt.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(now)
 

@@ -33,6 +33,12 @@ class Order(models.Model):
         indexes = [
             # The dashboard lists a project's orders newest first with keyset pagination.
             models.Index(fields=["project", "-received_at", "-id"], name="order_project_recent"),
+            # The list filtered by currency: a rare currency must not mean walking every order.
+            models.Index(
+                fields=["project", "currency", "-received_at", "-id"],
+                name="order_project_currency",
+            ),
+            # Text search has a trigram index on PostgreSQL only; see migration 0002.
         ]
 
     def __str__(self) -> str:

@@ -35,7 +35,7 @@ def _to_ascii(host: str) -> str | None:
         except (idna.IDNAError, UnicodeError):
             return None
     labels = ascii_host.split(".")
-    if not all(_LABEL.match(label) for label in labels):
+    if not all(_LABEL.fullmatch(label) for label in labels):
         return None
     return ascii_host
 
@@ -54,6 +54,9 @@ def normalize_domain(text: str) -> str:
     raw = text.strip()
     if not raw:
         raise InvalidDomain("Enter a domain, for example example.com.")
+    if not raw.isprintable():
+        # urlsplit would silently drop tabs and newlines and store another name.
+        raise InvalidDomain(f"{raw!r} is not a valid domain name.")
     if "://" not in raw:
         raw = "http://" + raw
     try:
@@ -86,9 +89,10 @@ def origin_host(origin: str | None) -> str | None:
     if not origin or origin == "null" or len(origin) > 2100:
         return None
     scheme, sep, rest = origin.partition("://")
-    if not sep or not _SCHEME.match(scheme.lower()) or not rest:
+    if not sep or not _SCHEME.fullmatch(scheme.lower()) or not rest:
         return None
-    if any(c in rest for c in "/?#@\\ \t"):
+    # isprintable() refuses control characters (newlines included) and non-ASCII spaces.
+    if not rest.isprintable() or any(c in rest for c in "/?#@\\ "):
         return None
     host = rest
     if rest.startswith("["):
@@ -103,7 +107,10 @@ def origin_host(origin: str | None) -> str | None:
         host, _, port = rest.rpartition(":")
     else:
         port = ""
-    if (port or rest.endswith(":")) and not (port.isdigit() and 0 < int(port) < 65536):
+    # isdigit() alone takes "²" (int() fails on it) and other scripts' digits.
+    if (port or rest.endswith(":")) and not (
+        port.isascii() and port.isdigit() and 0 < int(port) < 65536
+    ):
         return None
     ip = _ip_literal(host)
     if ip is not None:

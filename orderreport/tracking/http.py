@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import ipaddress
 import json
 import logging
 import time
@@ -18,8 +20,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from orderreport.projects.domains import host_matches, origin_host
-from orderreport.tracking import ratelimit
-from orderreport.tracking.lookup import KeyInfo, get_key_info
+from orderreport.tracking.admission import admit
+from orderreport.tracking.lookup import KeyInfo
 from orderreport.tracking.meta import RequestMeta
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,9 @@ def cors(view: View) -> View:
         origin = request.META.get("HTTP_ORIGIN")
         if origin and "\n" not in origin and "\r" not in origin:
             response["Access-Control-Allow-Origin"] = origin
+            if response.has_header("Retry-After"):
+                # Without this a page's script cannot read how long to wait after a 429/503.
+                response["Access-Control-Expose-Headers"] = "Retry-After"
         response["Vary"] = "Origin"
         return response
 
@@ -81,7 +86,12 @@ def client_ip(request: HttpRequest) -> str | None:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [h for h in hops if h]
         if len(hops) >= proxies:
-            return hops[-proxies]
+            # Stored in an address column: whatever a client slips into the header through a
+            # misconfigured proxy chain must not become a database error.
+            try:
+                return str(ipaddress.ip_address(hops[-proxies]))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -91,7 +101,9 @@ def _read_body(request: HttpRequest) -> bytes | None:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        declared = 0
+        # WSGI reads no body without a valid length (and request.body would raise): the
+        # request goes on with an empty body and ends as "Invalid data payload".
+        return b""
     if declared > limit:
         return None
     try:
@@ -103,19 +115,38 @@ def _read_body(request: HttpRequest) -> bytes | None:
 
 def _parse_json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError:
-        pass
-    # orjson refuses integers wider than 64 bits; the stdlib parser takes them so that a
-    # too-large `total` gets the field's own message rather than "invalid payload".
+        return None
+    if type(value) is dict and _digits_lost(value):
+        return _parse_exact(body)
+    return value
+
+
+def _digits_lost(payload: dict[str, Any]) -> bool:
+    """True if orjson may have rounded an integer whose digits are stored.
+
+    orjson reads an integer wider than 64 bits as a float, which would lose digits of an
+    integer `id` or of a number sent as a data value. Floats are rare there, so this costs
+    a type check or two on the hot path.
+    """
+    if type(payload.get("id")) is float:
+        return True
+    data = payload.get("data")
+    if type(data) is list:
+        for item in data:
+            if type(item) is dict and type(item.get("value")) is float:
+                return True
+    return False
+
+
+def _parse_exact(body: bytes) -> Any:
+    """The stdlib parser, which keeps integers exact. orjson has accepted this body, so it
+    is valid UTF-8 JSON without NaN, infinities or lone surrogates."""
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(body)
     except (ValueError, RecursionError):
         return None
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 _last_used_written: dict[int, float] = {}
@@ -137,7 +168,8 @@ def tracking_checks(view: TrackingView) -> View:
     """Checks 1-6 of the contract (and the rate limit, 12) in the contract's order.
 
     None of them touches the database: the key comes from the cache (unknown keys included),
-    so refused requests cost no query. The view gets the key's KeyInfo, the decoded JSON
+    so refused requests cost no query; with Redis the key and both rate limits cost one
+    round trip (admission.py). The view gets the key's KeyInfo, the decoded JSON
     object and the metadata to store.
     """
 
@@ -152,16 +184,20 @@ def tracking_checks(view: TrackingView) -> View:
         raw_key = request.META.get("HTTP_X_API_KEY", "").strip()
         if not raw_key:
             return error(401, "API key missing", "api_key_missing")
-        info = get_key_info(raw_key)
+        ip = client_ip(request)
+        info, retry_after = admit(raw_key, ip or "-")
         if info is None:
             return error(401, "Invalid API key", "invalid_api_key")
-        ip = client_ip(request)
-        retry_after = ratelimit.check(info.key_id, ip or "-")
         if retry_after:
             response = error(429, "Too many requests", "rate_limited")
             response["Retry-After"] = str(retry_after)
             return response
         origin = request.META.get("HTTP_ORIGIN", "")
+        if not origin.isascii():
+            # WSGI hands headers over as Latin-1; a server-side client may set a UTF-8
+            # `Origin: https://пример.рф` (browsers send punycode).
+            with contextlib.suppress(UnicodeError):
+                origin = origin.encode("latin-1").decode("utf-8")
         host = origin_host(origin)
         if host is None:
             return error(403, "Invalid Origin header", "invalid_origin")
@@ -173,7 +209,8 @@ def tracking_checks(view: TrackingView) -> View:
         meta = RequestMeta(
             origin=origin,
             client_ip=ip,
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+            # PostgreSQL text holds no NUL, which only a broken client sends.
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
             received_at=timezone.now(),
         )
         return view(request, info, payload, meta)

@@ -23,6 +23,9 @@ from pydantic import (
 
 MAX_INT64 = 2**63 - 1
 CURRENCIES = frozenset(list_currencies())
+# PostgreSQL stores no U+0000 in text or jsonb; refusing it here gives a 422 naming the field
+# (instead of a database error) and keeps SQLite and PostgreSQL alike. Checked in Rust.
+NO_NUL = r"^[^\x00]*$"
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -46,15 +49,18 @@ class _Strict(BaseModel):
 
 
 class DataItem(_Strict):
-    name: StrictStr = Field(min_length=1, max_length=255)
-    value: Annotated[StrictStr, BeforeValidator(_data_value), Field(max_length=10_000)]
+    name: StrictStr = Field(min_length=1, max_length=255, pattern=NO_NUL)
+    # The constraints sit before the BeforeValidator so they apply to the string itself.
+    value: Annotated[
+        StrictStr, Field(max_length=10_000, pattern=NO_NUL), BeforeValidator(_data_value)
+    ]
 
 
 class Product(_Strict):
-    name: StrictStr = Field(min_length=1, max_length=500)
+    name: StrictStr = Field(min_length=1, max_length=500, pattern=NO_NUL)
     price: StrictInt = Field(ge=0, le=MAX_INT64)
     count: StrictInt = Field(ge=1, le=MAX_INT64)
-    image: StrictStr = Field(max_length=2048)
+    image: StrictStr = Field(max_length=2048, pattern=NO_NUL)
 
     @field_validator("image")
     @classmethod
@@ -75,24 +81,28 @@ class Product(_Strict):
 
 
 Optional = BeforeValidator(_blank_to_none)
-Phone = Annotated[StrictStr, Field(max_length=64)]
+Phone = Annotated[StrictStr, Field(max_length=64, pattern=NO_NUL)]
 Email = Annotated[EmailStr, Field(max_length=254)]
-Username = Annotated[StrictStr, Field(max_length=255)]
+Username = Annotated[StrictStr, Field(max_length=255, pattern=NO_NUL)]
 Products = Annotated[list[Product], Field(max_length=500)]
 DataItems = Annotated[list[DataItem], Field(max_length=100)]
 
 
 def _order_id(value: Any) -> str:
-    # An integer id is stored as its decimal string; bool is not an integer here.
+    # An integer id is stored as its decimal string; bool is not an integer here. The length
+    # limit applies to that string too: the column holds 128 characters.
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
         raise ValueError("must be a string or an integer")
-    text = value.strip()
     if not text:
         raise ValueError("must not be empty")
     if len(text) > 128:
         raise ValueError("must be at most 128 characters")
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
     return text
 
 
@@ -140,6 +150,8 @@ _MESSAGES = {
     "model_type": "Must be an object.",
     "model_attributes_type": "Must be an object.",
     "dataclass_type": "Must be an object.",
+    # NO_NUL is the only pattern.
+    "string_pattern_mismatch": "Must not contain NUL characters.",
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from orderreport.accounts.models import Account
@@ -27,6 +27,33 @@ def _twice(func: Any, *args: Any) -> None:
 def _api_key_changed(instance: ApiKey, **kwargs: Any) -> None:
     # A new key may have been cached as "unknown" by an earlier request: that entry goes too.
     _twice(invalidate_keys, [instance.key])
+
+
+def _changes(instance: ApiKey | Domain | Event, field: str, **kwargs: Any) -> Any:
+    """The field's value in the database before this save, if the save changes it."""
+    update_fields = kwargs.get("update_fields")
+    names = {field, field.removesuffix("_id")}
+    if instance.pk is None or kwargs.get("raw") or (update_fields and not names & update_fields):
+        return None
+    old = type(instance)._base_manager.filter(pk=instance.pk).values_list(field, flat=True).first()
+    return old if old is not None and old != getattr(instance, field) else None
+
+
+@receiver(pre_save, sender=ApiKey)
+def _api_key_regenerated(instance: ApiKey, **kwargs: Any) -> None:
+    # Entries are keyed by the raw key: the old value's entry would let it in until the TTL.
+    old_key = _changes(instance, "key", **kwargs)
+    if old_key is not None:
+        _twice(invalidate_keys, [old_key])
+
+
+@receiver(pre_save, sender=Domain)
+@receiver(pre_save, sender=Event)
+def _project_part_moved(instance: Domain | Event, **kwargs: Any) -> None:
+    # Moved to another project: the old project's keys must forget it too.
+    old_project_id = _changes(instance, "project_id", **kwargs)
+    if old_project_id is not None:
+        _twice(invalidate_projects, [old_project_id])
 
 
 @receiver([post_save, post_delete], sender=Domain)

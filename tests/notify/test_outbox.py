@@ -54,18 +54,15 @@ def test_it_queues_nothing_for_a_duplicate_or_refused_order(api: Api, shop: Shop
     assert Delivery.objects.count() == 1
 
 
-def test_it_rolls_back_the_order_when_queueing_fails(
-    api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from orderreport.orders import services
-
+def test_it_rolls_back_the_order_when_queueing_fails(api: Api, shop: Shop) -> None:
     webhook_channel(shop, "https://example.com/a")
-
-    def broken(*args: Any) -> None:
-        raise RuntimeError("outbox unavailable")
-
-    monkeypatch.setattr(services, "note_usage", broken)
-    assert api.order(GUIDE_ORDER, shop.key.key).status_code == 500
+    # Make the outbox write fail inside the order's statement or transaction (the test's
+    # transaction undoes the rename afterwards).
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {Delivery._meta.db_table} RENAME TO notify_gone")
+    assert api.order(GUIDE_ORDER, shop.key.key).status_code == 503  # a database error
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE notify_gone RENAME TO {Delivery._meta.db_table}")
     assert not Order.objects.exists()
     assert not Delivery.objects.exists()
 

@@ -16,12 +16,15 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
+from orderreport.translations import compile_messages
+
 
 class Command(BaseCommand):
     help = "Migrate, ensure the demo, and serve the web app and the worker until Ctrl-C."
 
     def handle(self, *args: Any, **options: Any) -> None:
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        compile_messages()
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("demo")

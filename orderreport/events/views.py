@@ -1,0 +1,168 @@
+"""Dashboard pages of event records: all events' records, one event's, one record, deleting."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from orderreport.accounts.access import ProjectAccess, project_for
+from orderreport.events.forms import RecordFilterForm
+from orderreport.events.models import EventRecord
+from orderreport.events.queries import newer_records, record_page
+from orderreport.orders.forms import QUICK_CHOICES
+from orderreport.orders.queries import Cursor, project_zone
+from orderreport.orders.views import data_pairs, fragment_login_required, poll_url, try_reverse
+from orderreport.projects.models import Event
+
+# The list shows the first few pairs of each record; the detail page shows them all.
+PREVIEW_PAIRS = 3
+
+
+def _event_of(access: ProjectAccess, event_id: int | None) -> Event | None:
+    if event_id is None:
+        return None
+    return get_object_or_404(Event, project=access.project, pk=event_id)
+
+
+def _poll_args(access: ProjectAccess, event: Event | None) -> tuple[str, tuple[int, ...]]:
+    if event is None:
+        return "events:records_newer", (access.project.pk,)
+    return "events:event_records_newer", (access.project.pk, event.pk)
+
+
+def _rows(records: list[EventRecord]) -> list[tuple[EventRecord, list[tuple[str, str]]]]:
+    return [(r, data_pairs(r.data)[:PREVIEW_PAIRS]) for r in records]
+
+
+def _list(request: HttpRequest, project_id: int, event_id: int | None) -> HttpResponse:
+    access = project_for(request.user, project_id)  # type: ignore[arg-type]
+    project = access.project
+    event = _event_of(access, event_id)
+    zone = project_zone(project.timezone)
+    form = RecordFilterForm(request.GET, zone=zone, project=project, fixed_event=event)
+    ctx = {
+        "project": project,
+        "access": access,
+        "zone": zone,
+        "event": event,
+        "form": form,
+        "quick_choices": QUICK_CHOICES,
+        "integration_url": try_reverse("projects:integration", project.pk),
+        "event_keys_url": try_reverse("projects:events", project.pk),
+    }
+    if not form.is_valid():
+        return render(request, "events/list.html", ctx, status=400)
+    after = form.cleaned_data["after"]
+    filters = form.filters()
+    page = record_page(project.pk, filters, after)
+    live = after is None and (filters.period.end is None or filters.period.end > timezone.now())
+    name, args = _poll_args(access, event)
+    ctx.update(
+        rows=_rows(page.rows),
+        next_cursor=page.next_cursor.encode() if page.next_cursor else None,
+        paged=after is not None,
+        filtered=form.is_filtered(),
+        poll=poll_url(request, name, page.newest, *args) if live else None,
+    )
+    return render(request, "events/list.html", ctx)
+
+
+def _newer(request: HttpRequest, project_id: int, event_id: int | None) -> HttpResponse:
+    """The polling fragment, as for orders: newer rows after a fresh poller."""
+    access = project_for(request.user, project_id)  # type: ignore[arg-type]
+    project = access.project
+    event = _event_of(access, event_id)
+    zone = project_zone(project.timezone)
+    form = RecordFilterForm(request.GET, zone=zone, project=project, fixed_event=event)
+    since_text = request.GET.get("since")
+    if since_text is None or not form.is_valid():
+        return HttpResponse(_("Bad filter."), status=400, content_type="text/plain")
+    if since_text == "":
+        if record_page(project.pk, form.filters(), size=1).rows:
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        return HttpResponse(status=204)
+    try:
+        since = Cursor.decode(since_text)
+    except ValueError:
+        return HttpResponse(_("Bad cursor."), status=400, content_type="text/plain")
+    records = newer_records(project.pk, form.filters(), since)
+    if not records:
+        return HttpResponse(status=204)
+    name, args = _poll_args(access, event)
+    ctx = {
+        "project": project,
+        "zone": zone,
+        "event": event,
+        "rows": _rows(records),
+        "poll": poll_url(request, name, Cursor.of(records[0]), *args),
+        "fresh": True,
+    }
+    return render(request, "events/_rows.html", ctx)
+
+
+@login_required
+@require_GET
+def record_list(request: HttpRequest, project_id: int) -> HttpResponse:
+    return _list(request, project_id, None)
+
+
+@login_required
+@require_GET
+def event_record_list(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
+    return _list(request, project_id, event_id)
+
+
+@fragment_login_required
+@require_GET
+def record_list_newer(request: HttpRequest, project_id: int) -> HttpResponse:
+    return _newer(request, project_id, None)
+
+
+@fragment_login_required
+@require_GET
+def event_record_list_newer(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
+    return _newer(request, project_id, event_id)
+
+
+@login_required
+@require_GET
+def record_detail(request: HttpRequest, project_id: int, record_pk: int) -> HttpResponse:
+    access = project_for(request.user, project_id)  # type: ignore[arg-type]
+    record = get_object_or_404(
+        EventRecord.objects.select_related("event"), project=access.project, pk=record_pk
+    )
+    ctx = {
+        "project": access.project,
+        "access": access,
+        "zone": project_zone(access.project.timezone),
+        "record": record,
+        "pairs": data_pairs(record.data),
+    }
+    return render(request, "events/detail.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_delete(request: HttpRequest, project_id: int, record_pk: int) -> HttpResponse:
+    """GET asks for confirmation, POST deletes. Owners and admins only."""
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    record = get_object_or_404(
+        EventRecord.objects.select_related("event"), project=access.project, pk=record_pk
+    )
+    if request.method == "POST":
+        event_id = record.event_id
+        record.delete()
+        messages.success(request, _("Record deleted."))
+        return redirect("events:event_records", access.project.pk, event_id)
+    ctx = {
+        "project": access.project,
+        "access": access,
+        "zone": project_zone(access.project.timezone),
+        "record": record,
+    }
+    return render(request, "events/delete.html", ctx)

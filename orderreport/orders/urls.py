@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from orderreport.orders import views
+
+app_name = "orders"
+
+# Mounted under /projects/<int:project_id>/orders/.
+urlpatterns = [
+    path("", views.order_list, name="list"),
+    path("new/", views.order_list_newer, name="newer"),
+    path("<int:order_pk>/", views.order_detail, name="detail"),
+    path("<int:order_pk>/delete/", views.order_delete, name="delete"),
+]

@@ -1,0 +1,193 @@
+"""The integration guide's examples, filled in with one project's base URL, key, domain and
+event key.
+
+Examples are built as plain text here and escaped for HTML by the template. Each value is
+quoted for the language it lands in (a single-quoted JS string, a single-quoted shell word,
+a JSON string), so an example still runs whatever characters a value holds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from orderreport.projects.models import Project
+from orderreport.projects.services import Setup
+
+API_KEY_PLACEHOLDER = "YOUR_API_KEY"
+EVENT_KEY_PLACEHOLDER = "YOUR_EVENT_KEY"
+ORIGIN_PLACEHOLDER = "https://example.com"
+
+
+def js_str(value: str) -> str:
+    """A single-quoted JavaScript string literal, as the guide writes them."""
+    # json.dumps escapes backslashes, control characters and line separators; then the
+    # double-quoted form is turned into the guide's single-quoted one.
+    inner = json.dumps(value, ensure_ascii=False)[1:-1]
+    inner = inner.replace('\\"', '"').replace("'", "\\'")
+    inner = inner.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f"'{inner}'"
+
+
+def sh_quote(value: str) -> str:
+    """One single-quoted POSIX shell word (shlex.quote leaves URLs bare; the guide quotes)."""
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def _js_value(value: Any, indent: int) -> str:
+    """A JS object literal in the guide's style: bare keys, single-quoted strings."""
+    pad = "  " * indent
+    inner = "  " * (indent + 1)
+    if isinstance(value, dict):
+        items = [f"{inner}{k}: {_js_value(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        if all(isinstance(v, dict) and len(v) <= 2 for v in value):
+            rows = [
+                inner + "{ " + ", ".join(f"{k}: {_js_value(x, 0)}" for k, x in v.items()) + " }"
+                for v in value
+            ]
+            return "[\n" + ",\n".join(rows) + f"\n{pad}]"
+        return "[\n" + ",\n".join(inner + _js_value(v, indent + 1) for v in value) + f"\n{pad}]"
+    if isinstance(value, str):
+        return js_str(value)
+    return json.dumps(value)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+@dataclass(frozen=True)
+class Examples:
+    base_url: str
+    api_key: str
+    origin: str
+    event_key: str
+    orders_url: str
+    events_url: str
+    order_fetch: str
+    order_curl: str
+    event_fetch: str
+    event_curl: str
+    js_helper: str
+
+
+def example_order(project: Project) -> dict[str, Any]:
+    return {
+        "id": "order-100234",
+        "total": 99000,
+        "currency": project.currency,
+        "username": "john_doe",
+        "email": "john@example.com",
+        "phone": "+998901112233",
+        "data": [
+            {"name": "Имя", "value": "John Doe"},
+            {"name": "Телефон", "value": "+998901112233"},
+        ],
+        "products": [
+            {
+                "name": "Sneakers X",
+                "price": 99000,
+                "count": 1,
+                "image": "https://example.com/images/sneakers-x.jpg",
+            }
+        ],
+    }
+
+
+def _fetch(url: str, api_key: str, body: dict[str, Any]) -> str:
+    return (
+        f"await fetch({js_str(url)}, {{\n"
+        "  method: 'POST',\n"
+        "  headers: {\n"
+        "    'Content-Type': 'application/json',\n"
+        f"    'X-API-KEY': {js_str(api_key)}\n"
+        "  },\n"
+        f"  body: JSON.stringify({_js_value(body, 1)})\n"
+        "});"
+    )
+
+
+def _curl(url: str, api_key: str, origin: str, body: dict[str, Any]) -> str:
+    data = _json_text(body).replace("\n", "\n  ")
+    return (
+        f"curl -X POST {sh_quote(url)} \\\n"
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -H {sh_quote('X-API-KEY: ' + api_key)} \\\n"
+        f"  -H {sh_quote('Origin: ' + origin)} \\\n"
+        f"  -d {sh_quote(data)}"
+    )
+
+
+def _helper(base_url: str, api_key: str, order: dict[str, Any], event: dict[str, Any]) -> str:
+    example = (
+        f"await sendOrder({_js_value(order, 0)});\nawait sendEvent({_js_value(event, 0)});"
+    ).replace("\n", "\n// ")
+    return (
+        f"const OR_API_BASE = {js_str(base_url)};\n"
+        f"const OR_API_KEY = {js_str(api_key)};\n"
+        "\n"
+        "async function sendOrder(payload) {\n"
+        "  return sendToOrderReport('/api/orders/track', payload);\n"
+        "}\n"
+        "\n"
+        "async function sendEvent(payload) {\n"
+        "  return sendToOrderReport('/api/events/track', payload);\n"
+        "}\n"
+        "\n"
+        "async function sendToOrderReport(path, payload) {\n"
+        "  const res = await fetch(`${OR_API_BASE}${path}`, {\n"
+        "    method: 'POST',\n"
+        "    headers: {\n"
+        "      'Content-Type': 'application/json',\n"
+        "      'X-API-KEY': OR_API_KEY\n"
+        "    },\n"
+        "    body: JSON.stringify(payload)\n"
+        "  });\n"
+        "\n"
+        "  const body = await res.json().catch(() => ({}));\n"
+        "\n"
+        "  if (!res.ok) {\n"
+        "    throw new Error(`OrderReport API error: ${res.status} "
+        "${body.message || 'Unknown error'}`);\n"
+        "  }\n"
+        "\n"
+        "  return body;\n"
+        "}\n"
+        "\n"
+        f"// Example:\n// {example}"
+    )
+
+
+def build_examples(project: Project, setup: Setup, base_url: str) -> Examples:
+    """Every example of the guide for this project; placeholders where a part is missing."""
+    api_key = setup.key.key if setup.key else API_KEY_PLACEHOLDER
+    origin = setup.origin or ORIGIN_PLACEHOLDER
+    event_key = setup.event.key if setup.event else EVENT_KEY_PLACEHOLDER
+    orders_url = base_url + "/api/orders/track"
+    events_url = base_url + "/api/events/track"
+    order = example_order(project)
+    event = {
+        "event": event_key,
+        "data": [
+            {"name": "Имя", "value": "Ruslan Garapov"},
+            {"name": "Телефон", "value": "+998888214888"},
+        ],
+    }
+    return Examples(
+        base_url=base_url,
+        api_key=api_key,
+        origin=origin,
+        event_key=event_key,
+        orders_url=orders_url,
+        events_url=events_url,
+        order_fetch=_fetch(orders_url, api_key, order),
+        order_curl=_curl(orders_url, api_key, origin, order),
+        event_fetch=_fetch(events_url, api_key, event),
+        event_curl=_curl(events_url, api_key, origin, event),
+        js_helper=_helper(base_url, api_key, order, event),
+    )

@@ -1,0 +1,430 @@
+"""Project pages: the list, settings, domains, API keys, event keys and the integration guide.
+
+Every view reaches its project through orderreport.accounts.access.project_for (404 for
+outsiders, 403 for a viewer writing). The actions themselves live in services.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import idna
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST
+
+from orderreport.accounts.access import ProjectAccess, project_for, visible_projects
+from orderreport.accounts.models import Account, Membership, User
+from orderreport.projects import services
+from orderreport.projects.domains import InvalidDomain, describe_match
+from orderreport.projects.forms import (
+    ApiKeyForm,
+    DeleteProjectForm,
+    DomainForm,
+    EventForm,
+    NewProjectForm,
+    ProjectForm,
+)
+from orderreport.projects.guide import build_examples
+from orderreport.projects.models import ApiKey, Domain, Event, Project
+
+GET_POST = ["GET", "POST"]
+
+
+def _user(request: HttpRequest) -> User:
+    # login_required guarantees an authenticated User here.
+    return request.user  # type: ignore[return-value]
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _access(request: HttpRequest, project_id: int, *, write: bool = False) -> ProjectAccess:
+    # Pages that exist only to change something (confirm, rename) need write access even
+    # to be shown; list pages need it only to POST.
+    return project_for(_user(request), project_id, write=write or request.method == "POST")
+
+
+def _page(
+    request: HttpRequest, template: str, access: ProjectAccess, **context: Any
+) -> HttpResponse:
+    return render(request, template, {"project": access.project, "access": access, **context})
+
+
+def _posted(request: HttpRequest) -> Any:
+    # Bound on every POST, even an empty one, so a blank submit shows "This field is required."
+    return request.POST if request.method == "POST" else None
+
+
+def _wants_active(request: HttpRequest) -> bool:
+    # The forms say the state they want, not "toggle": a double click or a resent form
+    # leaves the state the owner saw on the button.
+    return request.POST.get("active") == "1"
+
+
+def _writable_accounts(user: User) -> list[Account]:
+    return list(
+        Account.objects.filter(
+            memberships__user=user,
+            memberships__role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
+        ).order_by("name", "id")
+    )
+
+
+# --- Projects --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(GET_POST)
+def project_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    accounts = _writable_accounts(user)
+    form: NewProjectForm | None = None
+    if request.method == "POST":
+        if not accounts:
+            raise PermissionDenied("Viewers cannot create projects.")
+        form = NewProjectForm(request.POST, accounts=accounts)
+        if form.is_valid():
+            data = form.cleaned_data
+            project = services.create_project(
+                data["account"], data["name"], data["timezone"], data["currency"]
+            )
+            messages.success(
+                request,
+                _("Project “%(name)s” created. Next: add your website's domain.")
+                % {"name": project.name},
+            )
+            return redirect("projects:domains", project.pk)
+    elif accounts:
+        form = NewProjectForm(accounts=accounts)
+    groups: dict[Account, list[Project]] = {}
+    for project in visible_projects(user):
+        groups.setdefault(project.account, []).append(project)
+    return render(request, "projects/list.html", {"groups": groups, "form": form})
+
+
+@login_required
+@require_http_methods(GET_POST)
+def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    project = access.project
+    form = ProjectForm.for_project(project, _posted(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.update_project(project, data["name"], data["timezone"], data["currency"])
+        messages.success(request, _("Settings saved."))
+        return redirect("projects:settings", project.pk)
+    delete_form = DeleteProjectForm(project=project)
+    return _page(request, "projects/settings.html", access, form=form, delete_form=delete_form)
+
+
+@login_required
+@require_POST
+def project_delete(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    project = access.project
+    delete_form = DeleteProjectForm(request.POST, project=project)
+    if delete_form.is_valid():
+        name = project.name
+        services.delete_project(project)
+        messages.success(request, _("Project “%(name)s” deleted.") % {"name": name})
+        return redirect("projects:list")
+    form = ProjectForm.for_project(project)
+    return _page(request, "projects/settings.html", access, form=form, delete_form=delete_form)
+
+
+def _confirm_delete(
+    request: HttpRequest,
+    access: ProjectAccess,
+    obj: Model,
+    *,
+    title: str,
+    warning: str,
+    back: str,
+    delete: Callable[[], None],
+    done: str,
+) -> HttpResponse:
+    """GET asks, POST deletes: a confirmation page that needs no JavaScript."""
+    if request.method == "POST":
+        delete()
+        messages.success(request, done)
+        return redirect(back, access.project.pk)
+    return _page(
+        request,
+        "projects/confirm_delete.html",
+        access,
+        object=obj,
+        title=title,
+        warning=warning,
+        back=back,
+    )
+
+
+# --- Domains ---------------------------------------------------------------------------------
+
+
+def _domain_row(domain: Domain) -> dict[str, Any]:
+    display = ""
+    plain = domain.host.removeprefix("*.")
+    if "xn--" in plain:
+        try:
+            display = idna.decode(plain)
+        except idna.IDNAError:
+            display = ""
+    return {"domain": domain, "matches": describe_match(domain.host), "unicode": display}
+
+
+@login_required
+@require_http_methods(GET_POST)
+def domains(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    project = access.project
+    form = DomainForm(_posted(request), project=project)
+    if request.method == "POST" and form.is_valid():
+        try:
+            domain = services.add_domain(project, request.POST["domain"])
+        except InvalidDomain as exc:  # a concurrent add of the same domain
+            form.add_error("domain", _(str(exc)))
+        else:
+            messages.success(
+                request,
+                _("%(host)s added; it matches %(matches)s.")
+                % {"host": domain.host, "matches": describe_match(domain.host)},
+            )
+            return redirect("projects:domains", project.pk)
+    rows = [_domain_row(d) for d in project.domains.order_by("host")]
+    return _page(request, "projects/domains.html", access, form=form, rows=rows)
+
+
+@login_required
+@require_POST
+def domain_active(request: HttpRequest, project_id: int, domain_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    domain = get_object_or_404(Domain, project=access.project, pk=domain_id)
+    services.set_domain_active(domain, _wants_active(request))
+    if _is_htmx(request):
+        return _page(request, "projects/_domain_row.html", access, row=_domain_row(domain))
+    return redirect("projects:domains", project_id)
+
+
+@login_required
+@require_http_methods(GET_POST)
+def domain_delete(request: HttpRequest, project_id: int, domain_id: int) -> HttpResponse:
+    access = _access(request, project_id, write=True)
+    domain = get_object_or_404(Domain, project=access.project, pk=domain_id)
+    return _confirm_delete(
+        request,
+        access,
+        domain,
+        title=_("Delete the domain %(host)s?") % {"host": domain.host},
+        warning=_("Orders and events sent from %(matches)s will be refused.")
+        % {"matches": describe_match(domain.host)},
+        back="projects:domains",
+        delete=lambda: services.delete_domain(domain),
+        done=_("Domain %(host)s deleted.") % {"host": domain.host},
+    )
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(GET_POST)
+def keys(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    project = access.project
+    form = ApiKeyForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        key = services.create_api_key(project, form.cleaned_data["name"])
+        messages.success(
+            request, _("API key “%(name)s” created. Copy it into your site.") % {"name": key.name}
+        )
+        return redirect("projects:keys", project.pk)
+    return _page(
+        request, "projects/keys.html", access, form=form, keys=project.api_keys.order_by("id")
+    )
+
+
+@login_required
+@require_POST
+def key_active(request: HttpRequest, project_id: int, key_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    key = get_object_or_404(ApiKey, project=access.project, pk=key_id)
+    services.set_key_active(key, _wants_active(request))
+    if _is_htmx(request):
+        return _page(request, "projects/_key_row.html", access, key=key)
+    return redirect("projects:keys", project_id)
+
+
+@login_required
+@require_http_methods(GET_POST)
+def key_delete(request: HttpRequest, project_id: int, key_id: int) -> HttpResponse:
+    access = _access(request, project_id, write=True)
+    key = get_object_or_404(ApiKey, project=access.project, pk=key_id)
+    return _confirm_delete(
+        request,
+        access,
+        key,
+        title=_("Delete the API key “%(name)s”?") % {"name": key.name},
+        warning=_("Sites using this key will get 401 Invalid API key from the next request."),
+        back="projects:keys",
+        delete=lambda: services.delete_api_key(key),
+        done=_("API key “%(name)s” deleted.") % {"name": key.name},
+    )
+
+
+# --- Events ----------------------------------------------------------------------------------
+
+
+def _records_url(project_id: int, event_id: int) -> str | None:
+    # The records pages come from the events app; until they exist the count is plain text.
+    try:
+        return reverse("events:event_records", args=[project_id, event_id])
+    except NoReverseMatch:
+        return None
+
+
+def _event_rows(project: Project, event_id: int | None = None) -> list[dict[str, Any]]:
+    events = project.events.annotate(record_count=Count("records")).order_by("name", "id")
+    if event_id is not None:
+        events = events.filter(pk=event_id)
+    return [{"event": e, "records_url": _records_url(project.pk, e.pk)} for e in events]
+
+
+@login_required
+@require_http_methods(GET_POST)
+def events(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    project = access.project
+    form = EventForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["name"]
+        try:
+            event = services.create_event(project, name)
+        except services.DuplicateEvent:
+            form.add_error("name", _("An event named “%(name)s” already exists.") % {"name": name})
+        else:
+            messages.success(
+                request,
+                _("Event “%(name)s” created; its key is %(key)s.")
+                % {"name": event.name, "key": event.key},
+            )
+            return redirect("projects:events", project.pk)
+    return _page(request, "projects/events.html", access, form=form, rows=_event_rows(project))
+
+
+@login_required
+@require_POST
+def event_active(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    event = get_object_or_404(Event, project=access.project, pk=event_id)
+    services.set_event_active(event, _wants_active(request))
+    if _is_htmx(request):
+        (row,) = _event_rows(access.project, event.pk)
+        return _page(request, "projects/_event_row.html", access, row=row)
+    return redirect("projects:events", project_id)
+
+
+@login_required
+@require_http_methods(GET_POST)
+def event_rename(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
+    access = _access(request, project_id, write=True)
+    event = get_object_or_404(Event, project=access.project, pk=event_id)
+    form = EventForm(_posted(request), initial={"name": event.name})
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["name"]
+        try:
+            services.rename_event(event, name)
+        except services.DuplicateEvent:
+            form.add_error("name", _("An event named “%(name)s” already exists.") % {"name": name})
+        else:
+            messages.success(request, _("Event renamed to “%(name)s”.") % {"name": name})
+            return redirect("projects:events", project_id)
+    return _page(request, "projects/event_rename.html", access, form=form, event=event)
+
+
+@login_required
+@require_http_methods(GET_POST)
+def event_delete(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
+    access = _access(request, project_id, write=True)
+    event = get_object_or_404(Event, project=access.project, pk=event_id)
+    count = event.records.count()
+    return _confirm_delete(
+        request,
+        access,
+        event,
+        title=_("Delete the event “%(name)s”?") % {"name": event.name},
+        warning=ngettext(
+            "Its %(count)s received record is deleted with it, and sites sending its key "
+            "will get 401 Invalid event key.",
+            "Its %(count)s received records are deleted with it, and sites sending its key "
+            "will get 401 Invalid event key.",
+            count,
+        )
+        % {"count": count},
+        back="projects:events",
+        delete=lambda: services.delete_event(event),
+        done=_("Event “%(name)s” deleted.") % {"name": event.name},
+    )
+
+
+# --- Integration -----------------------------------------------------------------------------
+
+_TEST_RESULT_SESSION_KEY = "projects:test-order:%s"
+
+
+@login_required
+@require_http_methods(["GET"])
+def integration(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    project = access.project
+    setup = services.project_setup(project)
+    result = request.session.pop(_TEST_RESULT_SESSION_KEY % project.pk, None)
+    return _page(
+        request,
+        "projects/integration.html",
+        access,
+        setup=setup,
+        ex=build_examples(project, setup, settings.BASE_URL),
+        result=result,
+    )
+
+
+@login_required
+@require_POST
+def integration_test_order(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    try:
+        sent = services.send_test_order(access.project)
+    except services.NotReady:
+        result: dict[str, Any] = {"not_ready": True}
+    else:
+        body = sent.body
+        pretty = json.dumps(body, indent=2, ensure_ascii=False)
+        result = {
+            "order_id": sent.order_id,
+            "url": sent.url,
+            "status": sent.status,
+            "ok": sent.status == 201,
+            "body": body if isinstance(body, str) else pretty,
+            "error": sent.error,
+        }
+    if _is_htmx(request):
+        setup = services.project_setup(access.project)
+        return _page(
+            request, "projects/_test_order_answer.html", access, result=result, setup=setup
+        )
+    # Post/redirect/get: reloading the page must not send a second order.
+    request.session[_TEST_RESULT_SESSION_KEY % project_id] = result
+    return redirect("projects:integration", project_id)

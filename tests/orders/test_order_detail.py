@@ -1,0 +1,152 @@
+"""One order: /projects/<id>/orders/<order_pk>/."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.test import Client
+
+from orderreport.orders.models import Order
+from tests.conftest import Team, make_shop
+from tests.orders.conftest import MakeOrder
+
+PRODUCTS = [
+    {"name": "Sneakers X", "price": 99000, "count": 1, "image": "https://example.com/x.jpg"},
+    {"name": "Socks", "price": 25050, "count": 3, "image": "https://example.com/s.jpg?a=1&b=2"},
+]
+
+
+def url(order: Order) -> str:
+    return f"/projects/{order.project_id}/orders/{order.pk}/"
+
+
+def full_order(make_order: MakeOrder, team: Team, **fields: object) -> Order:
+    values: dict[str, object] = {
+        "external_id": "order-100234",
+        "total": 174150,
+        "currency": "RUB",
+        "username": "john_doe",
+        "email": "john@example.com",
+        "phone": "+998 (90) 111-22-33",
+        "products": PRODUCTS,
+        "data": [{"name": "Имя", "value": "John Doe"}, {"name": "Comment", "value": "Ring\nfirst"}],
+        "origin": "https://example.com",
+        "client_ip": "203.0.113.7",
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
+        "received_at": dt.datetime(2026, 5, 1, 21, 30, tzinfo=dt.UTC),
+    }
+    values.update(fields)
+    return make_order(team.shop.project, **values)
+
+
+def test_it_shows_the_whole_order(team: Team, client: Client, make_order: MakeOrder) -> None:
+    team.shop.project.timezone = "Europe/Moscow"
+    team.shop.project.save()
+    order = full_order(make_order, team)
+    client.force_login(team.owner)
+
+    r = client.get(url(order))
+
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert (
+        '<img src="https://example.com/s.jpg?a=1&amp;b=2" alt="Socks" loading="lazy" '
+        'referrerpolicy="no-referrer"' in html
+    )
+    assert "3 \u00d7 RUB250.50" in html  # count, price, then the line total
+    assert "RUB751.50" in html
+    assert "RUB1,741.50" in html
+    assert "<dt>Имя</dt><dd>John Doe</dd>" in html
+    assert "Ring<br>first" in html
+    assert '<a href="mailto:john@example.com">john@example.com</a>' in html
+    assert '<a href="tel:+998901112233">+998 (90) 111-22-33</a>' in html
+    assert "https://example.com" in html and "203.0.113.7" in html
+    assert "Mozilla/5.0 (X11; Linux x86_64)" in html
+    assert 'datetime="2026-05-02T00:30:00+03:00"' in html  # the project's clock
+    assert "Delete this order" in html
+
+
+def test_it_formats_amounts_in_the_orders_currency_and_viewers_language(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    order = full_order(make_order, team, total=99000, products=PRODUCTS[:1])
+    team.owner.language = "ru"  # a signed-in user's saved language decides
+    team.owner.save()
+    client.force_login(team.owner)
+    html = client.get(url(order)).content.decode()
+    assert "990,00\xa0₽" in html
+    team.owner.language = "en"
+    team.owner.save()
+    usd = full_order(make_order, team, external_id="u", total=500000, currency="JPY")
+    assert "¥500,000" in client.get(url(usd)).content.decode()
+
+
+def test_it_escapes_everything_the_customer_sent(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    evil = "<script>alert(1)</script>"
+    order = full_order(
+        make_order,
+        team,
+        external_id=evil,
+        username=evil,
+        email='x"><script>alert(2)</script>@example.com',
+        phone="<b>call me</b>",
+        products=[{"name": evil, "price": 1, "count": 1, "image": 'https://e.com/"onerror="x'}],
+        data=[{"name": evil, "value": evil}],
+        origin=evil,
+        user_agent=evil,
+    )
+    client.force_login(team.owner)
+    html = client.get(url(order)).content.decode()
+    assert "<script>alert" not in html
+    assert 'src="https://e.com/&quot;onerror=&quot;x"' in html
+    assert "&lt;b&gt;call me&lt;/b&gt;" in html
+    assert "tel:" not in html  # no digits, no link
+
+
+def test_it_shows_no_image_for_a_url_that_is_not_http(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    order = full_order(
+        make_order,
+        team,
+        products=[{"name": "P", "price": 1, "count": 1, "image": "javascript:alert(1)"}],
+    )
+    client.force_login(team.owner)
+    html = client.get(url(order)).content.decode()
+    assert "javascript:" not in html
+    assert "<img" not in html
+
+
+def test_it_lets_a_viewer_read_without_a_delete_button(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    order = full_order(make_order, team)
+    client.force_login(team.viewer)
+    r = client.get(url(order))
+    assert r.status_code == 200
+    assert "Delete this order" not in r.content.decode()
+
+
+def test_it_hides_the_order_from_an_outsider(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    order = full_order(make_order, team)
+    client.force_login(team.outsider)
+    assert client.get(url(order)).status_code == 404
+
+
+def test_it_finds_no_order_of_another_project_under_this_projects_url(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    other = make_shop(domain="elsewhere.example")
+    theirs = make_order(other.project)
+    client.force_login(team.owner)
+    r = client.get(f"/projects/{team.shop.project.pk}/orders/{theirs.pk}/")
+    assert r.status_code == 404
+
+
+def test_it_answers_404_for_an_order_that_does_not_exist(team: Team, client: Client) -> None:
+    client.force_login(team.owner)
+    assert client.get(f"/projects/{team.shop.project.pk}/orders/999999/").status_code == 404

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from django.test import Client
+from django.urls import reverse
+
+from orderreport.projects.models import Domain
+from tests.conftest import Api, Shop, Team
+
+
+def _url(shop: Shop, name: str = "projects:domains", *more: int) -> str:
+    return reverse(name, args=[shop.project.pk, *more])
+
+
+def _hosts(shop: Shop) -> list[str]:
+    return list(shop.project.domains.order_by("host").values_list("host", flat=True))
+
+
+def test_it_adds_what_people_paste_normalised(client: Client, team: Team) -> None:
+    client.force_login(team.admin)
+    for pasted in ["https://Shop.example.net/cart", "пример.рф", "*.example.org"]:
+        response = client.post(_url(team.shop), {"domain": pasted})
+        assert response.status_code == 302
+    assert _hosts(team.shop) == [
+        "*.example.org",
+        "example.com",
+        "shop.example.net",
+        "xn--e1afmkfd.xn--p1ai",
+    ]
+    page = client.get(_url(team.shop)).text
+    assert "every subdomain of example.org, not example.org itself" in page
+    assert "shop.example.net and www.shop.example.net" in page
+    assert "(пример.рф)" in page
+
+
+def test_it_refuses_duplicates_with_a_clear_message(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    response = client.post(_url(team.shop), {"domain": "https://Example.com/shop"})
+    assert response.status_code == 200
+    assert "example.com is already in this project." in response.text
+    assert _hosts(team.shop) == ["example.com"]
+
+
+def test_it_says_what_is_wrong_and_keeps_the_input(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    response = client.post(_url(team.shop), {"domain": "shop.*.example.com"})
+    assert "A wildcard is only allowed as the first label: *.example.com." in response.text
+    assert 'value="shop.*.example.com"' in response.text
+    response = client.post(_url(team.shop), {"domain": ""})
+    assert "This field is required." in response.text
+    assert _hosts(team.shop) == ["example.com"]
+
+
+def test_it_deactivates_and_the_api_refuses_the_next_request(
+    client: Client, team: Team, api: Api
+) -> None:
+    key = team.shop.key.key
+    assert api.order({"id": "1", "total": 1}, key).status_code == 201
+    client.force_login(team.admin)
+    domain = team.shop.domain
+    response = client.post(_url(team.shop, "projects:domain_active", domain.pk), {"active": "0"})
+    assert response.status_code == 302
+    response = api.order({"id": "2", "total": 1}, key)
+    assert (response.status_code, response.json()["message"]) == (403, "Domain not allowed")
+    # htmx gets the row back, with the button to undo.
+    response = client.post(
+        _url(team.shop, "projects:domain_active", domain.pk),
+        {"active": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.text.lstrip().startswith("<tr")
+    assert "Deactivate" in response.text
+    assert api.order({"id": "3", "total": 1}, key).status_code == 201
+
+
+def test_it_deletes_after_confirmation(client: Client, team: Team, api: Api) -> None:
+    client.force_login(team.owner)
+    url = _url(team.shop, "projects:domain_delete", team.shop.domain.pk)
+    page = client.get(url).text
+    assert "Delete the domain example.com?" in page
+    assert Domain.objects.filter(pk=team.shop.domain.pk).exists()
+    assert client.post(url).status_code == 302
+    assert _hosts(team.shop) == []
+    response = api.order({"id": "1", "total": 1}, team.shop.key.key)
+    assert response.status_code == 403
+    assert "No domains yet." in client.get(_url(team.shop)).text
+
+
+def test_it_refuses_viewers(client: Client, team: Team) -> None:
+    client.force_login(team.viewer)
+    page = client.get(_url(team.shop)).text
+    assert "example.com and www.example.com" in page
+    assert 'name="domain"' not in page
+    pk = team.shop.domain.pk
+    assert client.post(_url(team.shop), {"domain": "new.example"}).status_code == 403
+    assert client.post(_url(team.shop, "projects:domain_active", pk), {}).status_code == 403
+    assert client.post(_url(team.shop, "projects:domain_delete", pk)).status_code == 403
+    team.shop.domain.refresh_from_db()
+    assert team.shop.domain.is_active
+    assert _hosts(team.shop) == ["example.com"]
+
+
+def test_it_answers_404_to_outsiders(client: Client, team: Team, other_shop: Shop) -> None:
+    client.force_login(team.outsider)
+    pk = team.shop.domain.pk
+    assert client.get(_url(team.shop)).status_code == 404
+    assert client.post(_url(team.shop), {"domain": "evil.example"}).status_code == 404
+    assert client.post(_url(team.shop, "projects:domain_active", pk), {}).status_code == 404
+    # A member of one project cannot reach another tenant's domain through it.
+    client.force_login(team.owner)
+    foreign = other_shop.domain.pk
+    response = client.post(_url(team.shop, "projects:domain_delete", foreign))
+    assert response.status_code == 404
+    assert Domain.objects.filter(pk=foreign).exists()
+    assert _hosts(team.shop) == ["example.com"]
