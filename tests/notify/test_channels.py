@@ -271,3 +271,12 @@ def test_it_sends_anonymous_visitors_to_log_in(client: Client, team: Team) -> No
 def test_it_knows_no_other_kind_of_channel(client: Client, team: Team) -> None:
     client.force_login(team.owner)
     assert client.get(_url("add", team.shop.project.pk, "sms")).status_code == 404
+
+
+def test_it_speaks_the_users_language(client: Client, team: Team) -> None:
+    team.owner.language = "ru"
+    team.owner.save()
+    client.force_login(team.owner)
+    page = client.get(_url("channels", team.shop.project.pk)).content.decode()
+    assert "Каналов пока нет" in page
+    assert "Добавить: Telegram" in page
