@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orderreport.accounts.access import project_for
 from orderreport.notify.models import Attempt, Delivery
@@ -13,7 +13,9 @@ from tests.notify.conftest import place_order, telegram_channel
 
 def _render(order: object, access: object) -> str:
     template = Template("{% load notify_tags %}{% deliveries_of order access %}")
-    return template.render(Context({"order": order, "access": access, "csrf_token": "t"}))
+    # Earlier requests may have left another language active in this thread.
+    with translation.override("en"):
+        return template.render(Context({"order": order, "access": access, "csrf_token": "t"}))
 
 
 def test_it_shows_each_attempt_of_an_orders_notifications(api: Api, team: Team) -> None:
