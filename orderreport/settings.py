@@ -71,6 +71,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
 ]
 
+# The public API's chain (orderreport/wsgi.py): no sessions, users, CSRF or messages there.
+# CommonMiddleware stays for its ALLOWED_HOSTS check, SecurityMiddleware for its headers.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
 ROOT_URLCONF = "orderreport.urls"
 WSGI_APPLICATION = "orderreport.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 import orjson
 from django.db import connection, transaction
@@ -64,6 +65,10 @@ def _sql() -> tuple[str, str, str]:
     return insert_order, count_order, limit_reached
 
 
+# The period changes once a day per account; dateutil's month arithmetic is not free.
+_billing_period = lru_cache(maxsize=4096)(billing_period)
+
+
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
@@ -79,33 +84,39 @@ def record_order(
 
     A duplicate id or a reached limit writes nothing and consumes nothing.
     """
-    insert_order, count_order, limit_reached = _sql()
-    period_start, _end = billing_period(billing_anchor, meta.received_at.date())
-    ops = connection.ops
-    received_at = ops.adapt_datetimefield_value(meta.received_at)
+    period_start, _end = _billing_period(billing_anchor, meta.received_at.date())
     products = [p.model_dump() for p in payload.products] if payload.products else []
     data = [d.model_dump() for d in payload.data] if payload.data else []
+    row = (
+        project_id,
+        payload.id,
+        payload.total,
+        payload.currency or DEFAULT_CURRENCY,
+        payload.username or "",
+        payload.email or "",
+        payload.phone or "",
+        _json(products),
+        _json(data),
+        meta.origin,
+        meta.client_ip,
+        meta.user_agent,
+        meta.received_at,
+    )
+    if connection.vendor == "postgresql":
+        from orderreport.orders import postgres  # it builds on this module's types
+
+        return postgres.record_order(account_id, period_start, row)
+    return _record_generic(account_id, period_start, row)
+
+
+def _record_generic(account_id: int, period_start: dt.date, row: tuple[Any, ...]) -> OrderResult:
+    """Any database: insert the order, then count it, in one transaction (SQLite's path)."""
+    insert_order, count_order, limit_reached = _sql()
+    received_at = connection.ops.adapt_datetimefield_value(row[-1])
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            insert_order,
-            (
-                project_id,
-                payload.id,
-                payload.total,
-                payload.currency or DEFAULT_CURRENCY,
-                payload.username or "",
-                payload.email or "",
-                payload.phone or "",
-                _json(products),
-                _json(data),
-                meta.origin,
-                meta.client_ip,
-                meta.user_agent,
-                received_at,
-            ),
-        )
-        row = cursor.fetchone()
-        if row is None:
+        cursor.execute(insert_order, (*row[:-1], received_at))
+        created = cursor.fetchone()
+        if created is None:
             # Already recorded. When the plan is also used up, the contract answers 402 first.
             cursor.execute(limit_reached, (account_id, period_start, UNLIMITED, account_id))
             (reached,) = cursor.fetchone()
@@ -116,4 +127,4 @@ def record_order(
         if cursor.fetchone() is None:
             transaction.set_rollback(True)
             return OrderResult(Outcome.LIMIT_REACHED)
-        return OrderResult(Outcome.CREATED, row[0])
+        return OrderResult(Outcome.CREATED, created[0])

@@ -1,10 +1,28 @@
+from django import forms
 from django.contrib import admin
 
+from orderreport.projects.domains import InvalidDomain, normalize_domain
 from orderreport.projects.models import ApiKey, Domain, Event, Project
+
+
+class DomainForm(forms.ModelForm):
+    """The admin stores domains in the same normalised form as the dashboard, or the
+    tracking API would never match them (`https://Example.com/` vs `example.com`)."""
+
+    class Meta:
+        model = Domain
+        fields = ["project", "host", "is_active"]
+
+    def clean_host(self) -> str:
+        try:
+            return normalize_domain(self.cleaned_data["host"])
+        except InvalidDomain as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class DomainInline(admin.TabularInline):
     model = Domain
+    form = DomainForm
     extra = 0
 
 
@@ -31,6 +49,7 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Domain)
 class DomainAdmin(admin.ModelAdmin):
+    form = DomainForm
     list_display = ["host", "project", "is_active", "created"]
     list_filter = ["is_active"]
     search_fields = ["host", "project__name"]

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from orderreport.projects.domains import host_matches, origin_host
-from orderreport.tracking import ratelimit
-from orderreport.tracking.lookup import KeyInfo, get_key_info
+from orderreport.tracking.admission import admit
+from orderreport.tracking.lookup import KeyInfo
 from orderreport.tracking.meta import RequestMeta
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,9 @@ def cors(view: View) -> View:
         origin = request.META.get("HTTP_ORIGIN")
         if origin and "\n" not in origin and "\r" not in origin:
             response["Access-Control-Allow-Origin"] = origin
+            if response.has_header("Retry-After"):
+                # Without this a page's script cannot read how long to wait after a 429/503.
+                response["Access-Control-Expose-Headers"] = "Retry-After"
         response["Vary"] = "Origin"
         return response
 
@@ -165,7 +168,8 @@ def tracking_checks(view: TrackingView) -> View:
     """Checks 1-6 of the contract (and the rate limit, 12) in the contract's order.
 
     None of them touches the database: the key comes from the cache (unknown keys included),
-    so refused requests cost no query. The view gets the key's KeyInfo, the decoded JSON
+    so refused requests cost no query; with Redis the key and both rate limits cost one
+    round trip (admission.py). The view gets the key's KeyInfo, the decoded JSON
     object and the metadata to store.
     """
 
@@ -180,11 +184,10 @@ def tracking_checks(view: TrackingView) -> View:
         raw_key = request.META.get("HTTP_X_API_KEY", "").strip()
         if not raw_key:
             return error(401, "API key missing", "api_key_missing")
-        info = get_key_info(raw_key)
+        ip = client_ip(request)
+        info, retry_after = admit(raw_key, ip or "-")
         if info is None:
             return error(401, "Invalid API key", "invalid_api_key")
-        ip = client_ip(request)
-        retry_after = ratelimit.check(info.key_id, ip or "-")
         if retry_after:
             response = error(429, "Too many requests", "rate_limited")
             response["Retry-After"] = str(retry_after)

@@ -39,8 +39,13 @@ class KeyInfo:
     events: dict[str, tuple[int, bool]] = field(default_factory=dict)
 
 
+def key_ident(raw_key: str) -> str:
+    """A stable name for an API key that does not reveal it (cache and rate-limit keys)."""
+    return hashlib.sha256(raw_key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
 def cache_key(raw_key: str) -> str:
-    return "apikey:" + hashlib.sha256(raw_key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return "apikey:" + key_ident(raw_key)
 
 
 def load_key_info(raw_key: str) -> KeyInfo | None:

@@ -74,7 +74,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             "\nDemo account ready\n"
-            f"  dashboard: {demo['base_url']}/\n"
+            f"  dashboard: {demo['base_url']}/accounts/login/\n"
             f"  login:     {demo['login']}\n"
             f"  password:  {demo['password']}\n"
             f"  API key:   {demo['api_key']}\n"

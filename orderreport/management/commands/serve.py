@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
@@ -25,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=int(os.environ.get("WEB_THREADS", "4")),
-            help="Python threads per process: they overlap database and cache round trips",
+            default=int(os.environ.get("WEB_THREADS", "0")),
+            help="Python threads per process: they overlap database and cache round trips "
+            "(default: 16, fewer with many processes; each keeps one database connection)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,7 +37,14 @@ class Command(BaseCommand):
             # Without a shared cache each process would keep its own view of API keys and
             # rate limits, and a deactivated key could be accepted by another process.
             raise CommandError("Set REDIS_URL to run more than one web process.")
-        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+        # Pages need the hashed static files' manifest; collecting is quick when nothing
+        # changed and saves every deployment from a forgotten step.
+        call_command("collectstatic", interactive=False, verbosity=0)
+        # 16 threads per process measured best on two cores (benchmarks/RESULTS.md): a request
+        # spends most of its time waiting on PostgreSQL and Redis. Each thread keeps its own
+        # database connection, so the default keeps the total near 64, well under
+        # PostgreSQL's default max_connections of 100.
+        threads = options["threads"] or min(16, max(4, 64 // workers))
         env = os.environ.copy()
         env.setdefault("DB_CONN_MAX_AGE", "600")
         env.setdefault("DJANGO_SETTINGS_MODULE", "orderreport.settings")
@@ -45,7 +54,7 @@ class Command(BaseCommand):
             "--host", options["host"],
             "--port", str(options["port"]),
             "--workers", str(workers),
-            "--blocking-threads", str(options["threads"]),
+            "--blocking-threads", str(threads),
             "--no-ws",
             "--respawn-failed-workers",
             # Static files straight from granian's Rust side: no Python per asset request.
@@ -55,7 +64,7 @@ class Command(BaseCommand):
         ]  # fmt: skip
         self.stdout.write(
             f"Serving on http://{options['host']}:{options['port']} "
-            f"({workers} process(es) x {options['threads']} threads)"
+            f"({workers} process(es) x {threads} threads)"
         )
         self.stdout.flush()
         os.execve(sys.executable, argv, env)  # noqa: S606 - replaces this process, fixed argv

@@ -1,0 +1,124 @@
+"""Who may send this request: the API key's KeyInfo and both rate limits, in one round trip.
+
+Without Redis this is simply lookup.get_key_info then ratelimit.check. With Redis those would
+be three round trips (the cached key, then one script per limit), and on a two-core server
+each round trip costs more CPU in the client library and in context switches than the rest
+of the checks together. So one Lua script reads the cached KeyInfo that lookup.py stored
+through Django's cache and, if the key is known, counts the request against both limits with
+the `limits` library's own sliding-window algorithm on the library's own keys. Semantics stay
+those of lookup.py and ratelimit.py: the cache is shared by every process and emptied on every
+change (so a deactivated key is refused on the very next request), unknown keys are not
+counted, the per-key limit is checked before the per-address one, and the library still
+answers Retry-After on the rare refused request.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache as django_cache
+from django.core.cache.backends.redis import RedisSerializer
+
+from orderreport.tracking import ratelimit
+from orderreport.tracking.lookup import (
+    MAX_KEY_LENGTH,
+    KeyInfo,
+    cache_key,
+    get_key_info,
+    key_ident,
+)
+
+log = logging.getLogger(__name__)
+
+# KEYS: the cached KeyInfo, then (previous, current) window of the per-key and the
+# per-address counter. ARGV: enabled (1/0), then limit and window seconds of each counter.
+# Answers {cached value or false, 0 | index of the counter that refused}.
+# `acquire` is limits' resources/redis/lua_scripts/acquire_sliding_window.lua (MIT licence),
+# unchanged but for the function wrapper.
+_SCRIPT = """
+local function acquire(previous_key, current_key, limit, window)
+  local expiry = window * 1000
+  local current_ttl = tonumber(redis.call('pttl', current_key))
+  if current_ttl > 0 and current_ttl < expiry then
+    redis.call('rename', current_key, previous_key)
+    redis.call('set', current_key, 0, 'PX', current_ttl + expiry)
+  end
+  local previous_count = tonumber(redis.call('get', previous_key)) or 0
+  local previous_ttl = tonumber(redis.call('pttl', previous_key)) or 0
+  local current_count = tonumber(redis.call('get', current_key)) or 0
+  current_ttl = tonumber(redis.call('pttl', current_key)) or 0
+  if previous_ttl <= 0 then previous_ttl = 0 end
+  if current_ttl <= 0 then current_ttl = 0 end
+  local weighted_count = math.floor(previous_count * previous_ttl / expiry) + current_count
+  if (weighted_count + 1) > limit then return false end
+  if redis.call('exists', current_key) == 1 then
+    redis.call('incrby', current_key, 1)
+  else
+    redis.call('set', current_key, 1, 'PX', expiry * 2)
+  end
+  return true
+end
+
+local info = redis.call('get', KEYS[1])
+if not info or info == '0' or ARGV[1] == '0' then return {info, 0} end
+if not acquire(KEYS[2], KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3])) then return {info, 1} end
+if not acquire(KEYS[4], KEYS[5], tonumber(ARGV[4]), tonumber(ARGV[5])) then return {info, 2} end
+return {info, 0}
+"""
+
+
+@cache
+def _script() -> Any:
+    return ratelimit.redis_client().register_script(_SCRIPT)
+
+
+@cache
+def _serializer() -> RedisSerializer:
+    return RedisSerializer()
+
+
+ratelimit._reset_hooks.append(_script.cache_clear)
+
+
+def admit(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
+    """(the key's KeyInfo, or None if unknown or inactive; 0, or Retry-After seconds)."""
+    if len(raw_key) > MAX_KEY_LENGTH:
+        return None, 0
+    if settings.REDIS_URL:
+        try:
+            return _admit_redis(raw_key, client_ip)
+        except Exception:  # Redis down: the slow path below copes (database, no limits)
+            log.exception("one-round-trip admission failed; using the slow path")
+    return _admit_slow(raw_key, client_ip)
+
+
+def _admit_slow(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
+    info = get_key_info(raw_key)
+    if info is None:
+        return None, 0
+    return info, ratelimit.check(key_ident(raw_key), client_ip)
+
+
+def _admit_redis(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
+    enabled = settings.RATE_LIMITS_ENABLED
+    counters = ratelimit.identities(key_ident(raw_key), client_ip)
+    keys = [django_cache.make_key(cache_key(raw_key))]
+    args: list[int] = [1 if enabled else 0]
+    for item, ident in counters:
+        keys.extend(ratelimit.redis_window_keys(item, ident))
+        args += [item.amount, item.get_expiry()]
+    cached, refused = _script()(keys=keys, args=args)
+    if cached is None:
+        # Not cached yet (or just invalidated): load it once through the usual path.
+        return _admit_slow(raw_key, client_ip)
+    value = _serializer().loads(cached)
+    if not value:
+        return None, 0
+    assert isinstance(value, KeyInfo)
+    if refused:
+        item, ident = counters[refused - 1]
+        return value, ratelimit.retry_after(item, ident)
+    return value, 0
