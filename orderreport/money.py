@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from babel.core import UnknownLocaleError
@@ -13,9 +14,15 @@ def to_major(amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-get_currency_precision(currency))
 
 
+# CLDR asks for a space between a currency code and the digits ("RUB 990.00"); Babel's
+# pattern for English glues them ("RUB990.00").
+_CODE_THEN_DIGIT = re.compile(r"^(-?[A-Z]{3})(?=\d)")
+
+
 def format_money(amount: int, currency: str, language: str = "en") -> str:
     """Format minor units for a reader: format_money(99000, "RUB", "ru") == "990,00 ₽"."""
     try:
-        return format_currency(to_major(amount, currency), currency, locale=language)
+        text = format_currency(to_major(amount, currency), currency, locale=language)
     except (UnknownLocaleError, ValueError):
-        return format_currency(to_major(amount, currency), currency, locale="en")
+        text = format_currency(to_major(amount, currency), currency, locale="en")
+    return _CODE_THEN_DIGIT.sub("\\1\xa0", text)

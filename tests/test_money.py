@@ -15,3 +15,4 @@ def test_it_formats_in_the_readers_language() -> None:
     assert format_money(99000, "RUB", "ru") == "990,00\xa0₽"
     assert format_money(99000, "USD", "en") == "$990.00"
     assert format_money(500000, "JPY", "en") == "¥500,000"
+    assert format_money(99000, "RUB", "en") == "RUB\xa0990.00"  # a code is spaced off

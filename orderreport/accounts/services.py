@@ -214,3 +214,23 @@ def remove_member(membership: Membership) -> None:
     if membership.role == Role.OWNER:
         raise MembershipError(_("The owner cannot be removed."))
     membership.delete()
+
+
+@transaction.atomic
+def delete_account(account: Account) -> bool:
+    """Delete a tenant with its projects (their domains, keys, events, orders and records),
+    memberships, usage and invitations. The owner's login goes too when it belongs to no other
+    account, since it could do nothing any more. Returns whether the login was deleted."""
+    owner = account.owner
+    # The cascade deletes each ApiKey through the collector, whose post_delete signal drops it
+    # from the tracking API's cache: the shop's next request gets 401.
+    account.delete()
+    if Membership.objects.filter(user=owner).exists() or owner.owned_accounts.exists():
+        return False
+    owner.delete()
+    return True
+
+
+def login_goes_with(account: Account) -> bool:
+    """Whether deleting this account would delete its owner's login (see delete_account)."""
+    return not Membership.objects.filter(user_id=account.owner_id).exclude(account=account).exists()

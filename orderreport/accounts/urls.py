@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("a/<int:account_id>/name/", views.rename_account, name="rename"),
     path("a/<int:account_id>/plan/", views.plan, name="plan"),
+    path("a/<int:account_id>/delete/", views.delete_account, name="delete"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("language/", views.set_language, name="set-language"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from orderreport.accounts import services
 from orderreport.accounts.access import account_for, membership_for
 from orderreport.accounts.context_processors import SESSION_ACCOUNT
-from orderreport.accounts.forms import AccountNameForm, InviteForm, RoleForm
+from orderreport.accounts.forms import AccountNameForm, DeleteAccountForm, InviteForm, RoleForm
 from orderreport.accounts.models import Invitation, Membership, Plan, User
 
 
@@ -213,6 +214,33 @@ def plan(request: HttpRequest, account_id: int) -> HttpResponse:
         "is_owner": me.role == Membership.Role.OWNER,
     }
     return render(request, "accounts/plan.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request: HttpRequest, account_id: int) -> HttpResponse:
+    """GET asks for the account's name, POST deletes; the owner only (403 for others)."""
+    account = account_for(_user(request), account_id, owner=True)
+    posted = request.method == "POST"
+    form = DeleteAccountForm(request.POST if posted else None, account=account)
+    if posted and form.is_valid():
+        name = account.name
+        done = _("Account “%(name)s” deleted.") % {"name": name}
+        if services.delete_account(account):
+            # The login went with it: nothing is left for this session to show.
+            logout(request)
+            messages.success(request, done + " " + _("Your login was deleted too."))
+            return HttpResponseRedirect("/")
+        request.session.pop(SESSION_ACCOUNT, None)
+        messages.success(request, done)
+        return redirect("projects:list")
+    ctx = {
+        "account": account,
+        "form": form,
+        "projects": account.projects.count(),
+        "login_goes": services.login_goes_with(account),
+    }
+    return render(request, "accounts/delete.html", ctx, status=400 if posted else 200)
 
 
 @require_POST

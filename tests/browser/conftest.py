@@ -45,9 +45,15 @@ _CONSOLE = pytest.StashKey[list[str]]()
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # tryfirst: the marks have to be there before `-m "not browser"` deselects and before
     # pytest-django decides which test databases to serialize.
+    if "screenshots" not in (config.option.markexpr or ""):
+        # Rewriting docs/screenshots/ is a chore run on request, never a side effect of a run.
+        skipped = [item for item in items if item.get_closest_marker("screenshots")]
+        if skipped:
+            config.hook.pytest_deselected(items=skipped)
+            items[:] = [item for item in items if item not in skipped]
     for item in items:
         if _HERE not in item.path.parents:
             continue

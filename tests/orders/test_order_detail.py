@@ -53,9 +53,9 @@ def test_it_shows_the_whole_order(team: Team, client: Client, make_order: MakeOr
         '<img src="https://example.com/s.jpg?a=1&amp;b=2" alt="Socks" loading="lazy" '
         'referrerpolicy="no-referrer"' in html
     )
-    assert "3 \u00d7 RUB250.50" in html  # count, price, then the line total
-    assert "RUB751.50" in html
-    assert "RUB1,741.50" in html
+    assert "3 \u00d7 RUB\xa0250.50" in html  # count, price, then the line total
+    assert "RUB\xa0751.50" in html
+    assert "RUB\xa01,741.50" in html
     assert "<dt>Имя</dt><dd>John Doe</dd>" in html
     assert "Ring<br>first" in html
     assert '<a href="mailto:john@example.com">john@example.com</a>' in html

@@ -1,0 +1,213 @@
+"""The screenshots under docs/screenshots/, rebuilt from demo data on request.
+
+Deselected unless asked for by name:
+
+    pytest -m screenshots tests/browser/test_screenshots.py
+
+It fills a project the way a shop would (orders and events through the public API), then
+captures the main pages at 1280 px and the orders list at 375 px. The pages are in English,
+like the docs that show them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from pytest_django.live_server_helper import LiveServer
+
+from orderreport.accounts.models import User
+from orderreport.accounts.services import create_account
+from orderreport.orders.models import Order
+from orderreport.projects.models import ApiKey, Domain, Event, Project
+from tests.conftest import Api
+
+pytestmark = pytest.mark.screenshots
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOP = "https://cornershop.example"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
+
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0 Safari/537.36"
+)
+
+# (id, customer, e-mail, phone, [(product, price in kopecks, count)], hours ago)
+ORDERS = [
+    ("10482", "Anna Smirnova", "anna@mail.example", "+79161234567",
+     [("Linen apron", 189000, 1), ("Tea towel set", 64000, 2)], 0.3),
+    ("10481", "Ivan Petrov", "", "+79031112233", [("Cast iron pan 26 cm", 459000, 1)], 2),
+    ("10480", "Maria Ivanova", "maria.ivanova@mail.example", "",
+     [("Ceramic mug", 89000, 4)], 5),
+    ("10479", "John Doe", "john@example.com", "+998901112233", [("Sneakers X", 99000, 1)], 26),
+    ("10478", "Olga K.", "olga@mail.example", "+79265550101",
+     [("Bread knife", 249000, 1), ("Cutting board", 179000, 1), ("Knife sharpener", 99000, 1)],
+     30),
+    ("10477", "Sergey", "", "+79995554433", [("Honey 500 g", 65000, 3)], 49),
+]  # fmt: skip
+
+
+def _image(route: Route) -> None:
+    """Product pictures of the demo shop: a plain tile instead of an address that resolves
+    nowhere (the tests have no network)."""
+    name = route.request.url.rsplit("/", 1)[-1].removesuffix(".svg")
+    hue = sum(map(ord, name)) % 360
+    svg = (
+        "<svg xmlns='http://www.w3.org/2000/svg' width='64' height='64'>"
+        f"<rect width='64' height='64' rx='8' fill='hsl({hue},45%,80%)'/>"
+        f"<text x='32' y='40' font-size='24' text-anchor='middle' font-family='sans-serif' "
+        f"fill='hsl({hue},45%,30%)'>{name[:1].upper()}</text></svg>"
+    )
+    route.fulfill(status=200, content_type="image/svg+xml", body=svg)
+
+
+def slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+def build_demo(api: Api) -> tuple[User, Project]:
+    user = User.objects.create_user("owner@cornershop.example", "a long demo passphrase 42")
+    account = create_account(user, "Corner Shop Ltd")
+    project = Project.objects.create(
+        account=account, name="Corner Shop", timezone="Europe/Moscow", currency="RUB"
+    )
+    Domain.objects.create(project=project, host="cornershop.example")
+    Domain.objects.create(project=project, host="*.cornershop.example")
+    Domain.objects.create(project=project, host="xn--e1afmkfd.xn--p1ai")  # пример.рф
+    Domain.objects.create(project=project, host="old-cornershop.example", is_active=False)
+    key = ApiKey.objects.create(project=project, name="Shop front end")
+    ApiKey.objects.create(project=project, name="Checkout server")
+    ApiKey.objects.create(project=project, name="Old landing page", is_active=False)
+    callback = Event.objects.create(project=project, name="Call-back request")
+    newsletter = Event.objects.create(project=project, name="Newsletter sign-up")
+    Event.objects.create(project=project, name="Wholesale enquiry", is_active=False)
+
+    now = timezone.now()
+    for external_id, name, email, phone, lines, hours in reversed(ORDERS):
+        products = [
+            {"name": p, "price": price, "count": count, "image": f"{SHOP}/img/{slug(p)}.svg"}
+            for p, price, count in lines
+        ]
+        body: dict[str, Any] = {
+            "id": external_id,
+            "total": sum(price * count for _p, price, count in lines),
+            "currency": "RUB",
+            "username": name,
+            "data": [{"name": "Delivery", "value": "Courier, 10:00-14:00"}],
+            "products": products,
+        }
+        if email:
+            body["email"] = email
+        if phone:
+            body["phone"] = phone
+        answer = api.order(body, key.key, origin=SHOP, HTTP_USER_AGENT=USER_AGENT)
+        assert answer.status_code == 201, answer.content
+        Order.objects.filter(project=project, external_id=external_id).update(
+            received_at=now - dt.timedelta(hours=hours)
+        )
+    for event, pairs in [
+        (callback, [("Name", "Anna Smirnova"), ("Phone", "+79161234567")]),
+        (newsletter, [("E-mail", "maria.ivanova@mail.example")]),
+        (callback, [("Name", "Ivan Petrov"), ("Phone", "+79031112233"), ("Time", "after 18:00")]),
+    ]:
+        data = [{"name": n, "value": v} for n, v in pairs]
+        answer = api.event({"event": event.key, "data": data}, key.key, origin=SHOP)
+        assert answer.status_code == 201, answer.content
+    return user, project
+
+
+@pytest.fixture
+def logged_in(
+    browser: Browser, live_server: LiveServer, settings: Any, api: Api
+) -> Iterator[tuple[Project, Any]]:
+    settings.BASE_URL = live_server.url
+    user, project = build_demo(api)
+    owner = Client()
+    owner.force_login(user)
+    session = owner.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def open_context(viewport: dict[str, int], **options: Any) -> BrowserContext:
+        context = browser.new_context(
+            viewport=viewport,  # type: ignore[arg-type]
+            locale="en-US",
+            timezone_id="Europe/Moscow",
+            **options,
+        )
+        context.set_default_timeout(15_000)
+        context.route(f"{SHOP}/img/**", _image)
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+        contexts.append(context)
+        return context
+
+    contexts: list[BrowserContext] = []
+    yield project, open_context
+    for context in contexts:
+        context.close()
+
+
+def shoot(page: Page, name: str, *, full_page: bool = True) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=OUT / f"{name}.png", full_page=full_page, animations="disabled")
+
+
+def test_it_takes_the_screenshots_of_the_main_pages(
+    live_server: LiveServer, logged_in: tuple[Project, Any]
+) -> None:
+    project, open_context = logged_in
+    base = f"{live_server.url}/projects/{project.pk}"
+    page = open_context(DESKTOP).new_page()
+
+    page.goto(f"{live_server.url}/projects/")
+    shoot(page, "projects")
+    page.goto(f"{base}/domains/")
+    shoot(page, "domains")
+    page.goto(f"{base}/keys/")
+    shoot(page, "api-keys")
+    page.goto(f"{base}/events/")
+    shoot(page, "event-keys")
+    page.goto(f"{base}/orders/")
+    expect(page.locator("tbody tr:not(.poller)")).to_have_count(len(ORDERS))
+    shoot(page, "orders")
+    order = Order.objects.get(project=project, external_id="10478")
+    page.goto(f"{base}/orders/{order.pk}/")
+    expect(page.locator("img[alt='Bread knife']")).to_have_js_property("complete", True)
+    shoot(page, "order-detail")
+    page.goto(f"{base}/records/")
+    shoot(page, "event-records")
+
+    phone = open_context(PHONE, is_mobile=True, has_touch=True).new_page()
+    phone.goto(f"{base}/orders/")
+    shoot(phone, "orders-phone")
+
+    page.goto(f"{base}/integration/")
+    shoot(page, "integration", full_page=False)
+    # The guide's screenshot #4: the answer to the integration page's test order.
+    page.get_by_role("button", name="Send a test order").click()
+    answer = page.locator("#test-result")
+    expect(answer).to_contain_text("HTTP 201")
+    section = page.locator("h3", has_text="Send a test order")
+    section.scroll_into_view_if_needed()
+    box_top = section.bounding_box()
+    box_end = answer.bounding_box()
+    assert box_top and box_end
+    page.screenshot(
+        path=OUT / "test-order.png",
+        full_page=True,
+        clip={
+            "x": 0,
+            "y": box_top["y"] + page.evaluate("scrollY") - 16,
+            "width": DESKTOP["width"],
+            "height": box_end["y"] + box_end["height"] - box_top["y"] + 32,
+        },
+    )
