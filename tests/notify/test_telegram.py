@@ -32,7 +32,7 @@ def test_it_sends_a_new_order_as_escaped_html(api: Api, shop: Shop, telegram: Fa
     assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<script>" not in text
-    assert "Sneakers X × 1 — RUB990.00" in text  # noqa: RUF001
+    assert "Sneakers X × 1 — RUB\xa0990.00" in text  # noqa: RUF001
     assert "john@example.com" in text and "+998901112233" in text
     order = shop.project.orders.get()
     assert f"/projects/{shop.project.pk}/orders/{order.pk}/" in text
