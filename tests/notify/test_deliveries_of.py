@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.template import Context, Template
+from django.test import Client
 from django.utils import timezone, translation
 
 from orderreport.accounts.access import project_for
@@ -43,3 +44,20 @@ def test_it_says_when_nothing_was_sent(api: Api, team: Team) -> None:
     order = team.shop.project.orders.get()
     page = _render(order, project_for(team.owner, team.shop.project.pk))
     assert "No notifications were sent" in page
+
+
+def test_it_is_on_the_order_page_and_the_event_record_page(
+    api: Api, team: Team, client: Client
+) -> None:
+    channel = telegram_channel(team.shop)
+    place_order(api, team.shop)
+    order = team.shop.project.orders.get()
+    client.force_login(team.viewer)
+    page = client.get(f"/projects/{team.shop.project.pk}/orders/{order.pk}/").content.decode()
+    assert 'class="notify-log"' in page
+    assert channel.name in page
+    response = api.event({"event": team.shop.event.key, "data": []}, team.shop.key.key)
+    record_id = response.json()["id"]
+    page = client.get(f"/projects/{team.shop.project.pk}/records/{record_id}/").content.decode()
+    assert 'class="notify-log"' in page
+    assert "No notifications were sent" in page  # the channel takes orders, not this event
