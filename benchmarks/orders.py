@@ -44,34 +44,14 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 # The worktree's package, not whatever an editable install elsewhere points to.
 sys.path.insert(0, str(ROOT))
 
+from orderreport.tracking.examples import GUIDE_ORDER  # noqa: E402
+
 ORDER_PATH = "/api/orders/track"
 BASELINE_PATH = "/bench/baseline"
 ORIGIN = "https://example.com"
 
 # The guide's example order (integration-guide.txt, "Send order"); %s becomes a unique id.
-BODY_TEMPLATE = json.dumps(
-    {
-        "id": "%s",
-        "total": 99000,
-        "currency": "RUB",
-        "username": "john_doe",
-        "email": "john@example.com",
-        "phone": "+998901112233",
-        "data": [
-            {"name": "Имя", "value": "John Doe"},
-            {"name": "Телефон", "value": "+998901112233"},
-        ],
-        "products": [
-            {
-                "name": "Sneakers X",
-                "price": 99000,
-                "count": 1,
-                "image": "https://example.com/images/sneakers-x.jpg",
-            }
-        ],
-    },
-    ensure_ascii=False,
-)
+BODY_TEMPLATE = json.dumps({**GUIDE_ORDER, "id": "%s"}, ensure_ascii=False)
 
 # wrk's script: a unique id per request (run tag, wrk thread, counter), every answer's status
 # counted, and one JSON line with the totals and latency percentiles at the end.

@@ -37,27 +37,6 @@ django_settings.STORAGES["staticfiles"]["BACKEND"] = (
     "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
 
-GUIDE_ORDER: dict[str, Any] = {
-    "id": "order-100234",
-    "total": 99000,
-    "currency": "RUB",
-    "username": "john_doe",
-    "email": "john@example.com",
-    "phone": "+998901112233",
-    "data": [
-        {"name": "Имя", "value": "John Doe"},
-        {"name": "Телефон", "value": "+998901112233"},
-    ],
-    "products": [
-        {
-            "name": "Sneakers X",
-            "price": 99000,
-            "count": 1,
-            "image": "https://example.com/images/sneakers-x.jpg",
-        }
-    ],
-}
-
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"

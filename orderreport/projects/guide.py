@@ -8,12 +8,14 @@ a JSON string), so an example still runs whatever characters a value holds.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from orderreport.projects.models import Project
 from orderreport.projects.services import Setup
+from orderreport.tracking.examples import GUIDE_ORDER
 
 API_KEY_PLACEHOLDER = "YOUR_API_KEY"
 EVENT_KEY_PLACEHOLDER = "YOUR_EVENT_KEY"
@@ -77,26 +79,7 @@ class Examples:
 
 
 def example_order(project: Project) -> dict[str, Any]:
-    return {
-        "id": "order-100234",
-        "total": 99000,
-        "currency": project.currency,
-        "username": "john_doe",
-        "email": "john@example.com",
-        "phone": "+998901112233",
-        "data": [
-            {"name": "Имя", "value": "John Doe"},
-            {"name": "Телефон", "value": "+998901112233"},
-        ],
-        "products": [
-            {
-                "name": "Sneakers X",
-                "price": 99000,
-                "count": 1,
-                "image": "https://example.com/images/sneakers-x.jpg",
-            }
-        ],
-    }
+    return {**copy.deepcopy(GUIDE_ORDER), "currency": project.currency}
 
 
 def _fetch(url: str, api_key: str, body: dict[str, Any]) -> str:

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from orderreport.accounts.models import Membership, User
-from tests.conftest import GUIDE_ORDER, Api, Team
+from orderreport.tracking.examples import GUIDE_ORDER
+from tests.conftest import Api, Team
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,8 @@ from orderreport.notify.config import (
 )
 from orderreport.notify.models import Channel, Delivery
 from orderreport.notify.worker import Worker
-from tests.conftest import GUIDE_ORDER, Api, Shop
+from orderreport.tracking.examples import GUIDE_ORDER
+from tests.conftest import Api, Shop
 from tests.notify.servers import FakeTelegram, LocalHTTPServer, Mailbox, Request, start_smtp
 
 BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

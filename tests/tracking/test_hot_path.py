@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from orderreport.accounts.models import Plan, Usage
 from orderreport.accounts.services import orders_used, set_plan
 from orderreport.orders.models import Order
-from tests.conftest import GUIDE_ORDER, Api, Shop, make_shop
+from orderreport.tracking.examples import GUIDE_ORDER
+from tests.conftest import Api, Shop, make_shop
 
 
 def order(order_id: str | int) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from orderreport.orders.models import Order
-from tests.conftest import GUIDE_ORDER, Api, Shop
+from orderreport.tracking.examples import GUIDE_ORDER
+from tests.conftest import Api, Shop
 from tests.tracking.helpers import assert_invalid, order
 
 MAX_INT64 = 2**63 - 1
