@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import idna
+from django.utils.translation import gettext as _
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*$")
@@ -53,10 +54,10 @@ def normalize_domain(text: str) -> str:
     `example.com:8080`) into the stored form, or raise InvalidDomain with a reason."""
     raw = text.strip()
     if not raw:
-        raise InvalidDomain("Enter a domain, for example example.com.")
+        raise InvalidDomain(_("Enter a domain, for example example.com."))
     if not raw.isprintable():
         # urlsplit would silently drop tabs and newlines and store another name.
-        raise InvalidDomain(f"{raw!r} is not a valid domain name.")
+        raise InvalidDomain(_("%(text)r is not a valid domain name.") % {"text": raw})
     if "://" not in raw:
         raw = "http://" + raw
     try:
@@ -64,9 +65,9 @@ def normalize_domain(text: str) -> str:
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise InvalidDomain(f"{text.strip()!r} is not a domain name.") from None
+        raise InvalidDomain(_("%(text)r is not a domain name.") % {"text": text.strip()}) from None
     if parts.username or parts.password:
-        raise InvalidDomain("A domain cannot contain a user name or password.")
+        raise InvalidDomain(_("A domain cannot contain a user name or password."))
     ip = _ip_literal(host)
     if ip is not None:
         return ip
@@ -74,12 +75,12 @@ def normalize_domain(text: str) -> str:
     if wildcard:
         host = host[2:]
     if "*" in host:
-        raise InvalidDomain("A wildcard is only allowed as the first label: *.example.com.")
+        raise InvalidDomain(_("A wildcard is only allowed as the first label: *.example.com."))
     ascii_host = _to_ascii(host)
     if ascii_host is None:
-        raise InvalidDomain(f"{text.strip()!r} is not a valid domain name.")
+        raise InvalidDomain(_("%(text)r is not a valid domain name.") % {"text": text.strip()})
     if wildcard and "." not in ascii_host:
-        raise InvalidDomain("A wildcard needs a domain with a dot after it: *.example.com.")
+        raise InvalidDomain(_("A wildcard needs a domain with a dot after it: *.example.com."))
     return ("*." + ascii_host) if wildcard else ascii_host
 
 
@@ -132,7 +133,7 @@ def host_matches(host: str, domains: Iterable[str]) -> bool:
 def describe_match(domain: str) -> str:
     """A short human description of what a stored domain matches (for the dashboard)."""
     if domain.startswith("*."):
-        return f"every subdomain of {domain[2:]}, not {domain[2:]} itself"
+        return _("every subdomain of %(domain)s, not %(domain)s itself") % {"domain": domain[2:]}
     if _ip_literal(domain) is not None:
         return domain
-    return f"{domain} and www.{domain}"
+    return _("%(domain)s and www.%(domain)s") % {"domain": domain}

@@ -112,3 +112,18 @@ def test_it_answers_404_to_outsiders(client: Client, team: Team, other_shop: Sho
     assert response.status_code == 404
     assert Domain.objects.filter(pk=foreign).exists()
     assert _hosts(team.shop) == ["example.com"]
+
+
+def test_it_says_what_a_domain_matches_and_what_is_wrong_in_russian(
+    client: Client, team: Team
+) -> None:
+    team.admin.language = "ru"
+    team.admin.save()
+    client.force_login(team.admin)
+    client.post(_url(team.shop), {"domain": "*.example.org"})
+    page = client.get(_url(team.shop)).text
+    assert "все поддомены example.org, но не сам example.org" in page
+    assert "example.com и www.example.com" in page
+    response = client.post(_url(team.shop), {"domain": "пример..рф"})
+    assert "недопустимое доменное имя" in response.text
+    assert _hosts(team.shop) == ["*.example.org", "example.com"]
