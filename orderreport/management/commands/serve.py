@@ -28,7 +28,8 @@ class Command(BaseCommand):
             type=int,
             default=int(os.environ.get("WEB_THREADS", "0")),
             help="Python threads per process: they overlap database and cache round trips "
-            "(default: 16, fewer with many processes; each keeps one database connection)",
+            "(default: 12 divided among the processes, at least 4; each keeps one database "
+            "connection)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -40,11 +41,12 @@ class Command(BaseCommand):
         # Pages need the hashed static files' manifest; collecting is quick when nothing
         # changed and saves every deployment from a forgotten step.
         call_command("collectstatic", interactive=False, verbosity=0)
-        # 16 threads per process measured best on two cores (benchmarks/RESULTS.md): a request
-        # spends most of its time waiting on PostgreSQL and Redis. Each thread keeps its own
-        # database connection, so the default keeps the total near 64, well under
-        # PostgreSQL's default max_connections of 100.
-        threads = options["threads"] or min(16, max(4, 64 // workers))
+        # About a dozen threads in all measured best on two cores (benchmarks/RESULTS.md, final
+        # runs): enough to overlap PostgreSQL and Redis round trips, few enough that a backend
+        # holding the account's usage row is rarely descheduled behind thirty others (16 per
+        # process gave lower throughput and a p99 a third higher). Each thread keeps its own
+        # database connection.
+        threads = options["threads"] or max(4, 12 // workers)
         env = os.environ.copy()
         env.setdefault("DB_CONN_MAX_AGE", "600")
         env.setdefault("DJANGO_SETTINGS_MODULE", "orderreport.settings")
