@@ -16,7 +16,13 @@ from orderreport.events.models import EventRecord
 from orderreport.events.queries import newer_records, record_page
 from orderreport.orders.forms import QUICK_CHOICES
 from orderreport.orders.queries import Cursor, project_zone
-from orderreport.orders.views import data_pairs, fragment_login_required, poll_url, try_reverse
+from orderreport.orders.views import (
+    data_pairs,
+    fragment_login_required,
+    poll_newer,
+    poll_url,
+    try_reverse,
+)
 from orderreport.projects.models import Event
 
 # The list shows the first few pairs of each record; the detail page shows them all.
@@ -79,20 +85,14 @@ def _newer(request: HttpRequest, project_id: int, event_id: int | None) -> HttpR
     event = _event_of(access, event_id)
     zone = project_zone(project.timezone)
     form = RecordFilterForm(request.GET, zone=zone, project=project, fixed_event=event)
-    since_text = request.GET.get("since")
-    if since_text is None or not form.is_valid():
-        return HttpResponse(_("Bad filter."), status=400, content_type="text/plain")
-    if since_text == "":
-        if record_page(project.pk, form.filters(), size=1).rows:
-            return HttpResponse(headers={"HX-Refresh": "true"})
-        return HttpResponse(status=204)
-    try:
-        since = Cursor.decode(since_text)
-    except ValueError:
-        return HttpResponse(_("Bad cursor."), status=400, content_type="text/plain")
-    records = newer_records(project.pk, form.filters(), since)
-    if not records:
-        return HttpResponse(status=204)
+    records = poll_newer(
+        request,
+        form.is_valid(),
+        lambda: bool(record_page(project.pk, form.filters(), size=1).rows),
+        lambda since: newer_records(project.pk, form.filters(), since),
+    )
+    if isinstance(records, HttpResponse):
+        return records
     name, args = _poll_args(access, event)
     ctx = {
         "project": project,

@@ -66,6 +66,31 @@ def poll_url(request: HttpRequest, name: str, since: Cursor | None, *args: Any) 
     return f"{reverse(name, args=args)}?{params.urlencode()}"
 
 
+def poll_newer(
+    request: HttpRequest,
+    filters_valid: bool,
+    has_rows: Callable[[], bool],
+    newer: Callable[[Cursor], list[Any]],
+) -> list[Any] | HttpResponse:
+    """The polling protocol of the order and record lists: the rows newer than `since`, or
+    the answer instead of them (bad input 400, nothing new 204, reload the empty page)."""
+    since_text = request.GET.get("since")
+    if since_text is None or not filters_valid:
+        return HttpResponse(_("Bad filter."), status=400, content_type="text/plain")
+    if since_text == "":
+        # The page showed the empty state: reload it whole once there is something to show.
+        if has_rows():
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        return HttpResponse(status=204)
+    try:
+        since = Cursor.decode(since_text)
+    except ValueError:
+        return HttpResponse(_("Bad cursor."), status=400, content_type="text/plain")
+    rows = newer(since)
+    # 204: htmx swaps nothing and the poller keeps its cursor.
+    return rows or HttpResponse(status=204)
+
+
 def tel_link(phone: str) -> str:
     """A tel: URI from what the customer typed: digits, with a leading + kept."""
     digits = _TEL_JUNK.sub("", phone)
@@ -170,22 +195,14 @@ def order_list_newer(request: HttpRequest, project_id: int) -> HttpResponse:
     project = access.project
     zone = project_zone(project.timezone)
     form = OrderFilterForm(request.GET, zone=zone)
-    since_text = request.GET.get("since")
-    if since_text is None or not form.is_valid():
-        return HttpResponse(_("Bad filter."), status=400, content_type="text/plain")
-    if since_text == "":
-        # The page showed the empty state: reload it whole once there is something to show.
-        if order_page(project.pk, form.filters(), size=1).rows:
-            return HttpResponse(headers={"HX-Refresh": "true"})
-        return HttpResponse(status=204)
-    try:
-        since = Cursor.decode(since_text)
-    except ValueError:
-        return HttpResponse(_("Bad cursor."), status=400, content_type="text/plain")
-    orders = newer_orders(project.pk, form.filters(), since)
-    if not orders:
-        # 204: htmx swaps nothing and the poller keeps its cursor.
-        return HttpResponse(status=204)
+    orders = poll_newer(
+        request,
+        form.is_valid(),
+        lambda: bool(order_page(project.pk, form.filters(), size=1).rows),
+        lambda since: newer_orders(project.pk, form.filters(), since),
+    )
+    if isinstance(orders, HttpResponse):
+        return orders
     ctx = _project_context(access, zone)
     ctx.update(
         rows=order_rows(orders),
