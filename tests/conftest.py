@@ -166,3 +166,12 @@ def team(db: None) -> Team:
     Membership.objects.create(account=shop.account, user=viewer, role=Membership.Role.VIEWER)
     outsider = make_shop(domain="outsider.example").user
     return Team(shop=shop, owner=shop.user, admin=admin, viewer=viewer, outsider=outsider)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_group_commit(django_db_setup: Any) -> Iterator[None]:
+    """Close the group committer's own database connection before the test database goes."""
+    yield
+    from orderreport.orders.postgres import stop_group_commit
+
+    stop_group_commit()

@@ -62,13 +62,14 @@ def _sql() -> dict[str, str]:
 
 @cache
 def outbox_ctes() -> str:
-    """The outbox as data-modifying CTEs for PostgreSQL's one-statement order insert.
+    """The outbox as data-modifying CTEs for PostgreSQL's group insert of orders.
 
-    They read the `stored` order (id, project_id, received_at), the `counted` usage row
-    (account_id, period_start, used) and `lim` (n, the plan's limit) of that statement. Only
-    the first does work on every order (one index probe of the project's channels); the
-    warning runs only when this order crossed a threshold, and its deliveries only when a
-    warning was new this period.
+    They read, from that statement (orders/postgres.py), `stored` (the orders inserted: id,
+    project_id, received_at), `counted` (each usage row the group grew: account_id,
+    period_start, used, and `was`, its value before) and `lim` (id, the account; n, the plan's
+    limit). Only the first does work for every group (one index probe of each order's project
+    channels); a warning is written only when a group crossed a threshold, and its deliveries
+    only when the warning was new this period.
     """
     delivery, channel = Delivery._meta.db_table, Channel._meta.db_table
     project = Project._meta.db_table
@@ -82,10 +83,11 @@ def outbox_ctes() -> str:
         # numeric: "unlimited" is 2^62, and 2^62 * 100 would overflow bigint.
         f"warned AS (INSERT INTO {warning} (account_id, period_start, threshold, used, "
         "monthly_limit, created) "
-        "SELECT cn.account_id, cn.period_start, t.threshold, cn.used, l.n, s.received_at "
-        f"FROM counted cn CROSS JOIN lim l CROSS JOIN stored s CROSS JOIN (VALUES {thresholds}) "
-        "AS t(threshold) "
-        "WHERE (cn.used - 1)::numeric * 100 < l.n::numeric * t.threshold "
+        "SELECT cn.account_id, cn.period_start, t.threshold, cn.used, l.n, "
+        "(SELECT max(received_at) FROM stored) "
+        "FROM counted cn JOIN lim l ON l.id = cn.account_id "
+        f"CROSS JOIN (VALUES {thresholds}) AS t(threshold) "
+        "WHERE cn.was::numeric * 100 < l.n::numeric * t.threshold "
         "AND l.n::numeric * t.threshold <= cn.used::numeric * 100 "
         "ON CONFLICT (account_id, period_start, threshold) DO NOTHING "
         "RETURNING id, account_id, created), "

@@ -1,185 +1,363 @@
-"""PostgreSQL's path for recording an order: one statement, one round trip, exact quota.
+"""PostgreSQL's path for recording orders: group commit, two statements, exact quota.
 
-Why not the generic path (insert, count, commit as three statements): every order of an
-account goes through the same `accounts_usage` row, and its row lock is held until the
-transaction ends. With the generic path that is three network round trips plus the disk flush
-of the commit, during which every other order of the account waits; on a busy two-core
-machine that capped an account at well under a thousand orders a second.
+Every order of an account goes through the same `accounts_usage` row, and a durable commit
+costs a disk flush. Recording orders one transaction each (the generic path) made every order
+of an account queue on that row's lock across a flush, and cost PostgreSQL a parse, a plan and
+a commit per order. So the orders of one web process are committed in groups (GroupCommit
+below): each order's request thread hands its row to one committer thread and waits; the
+committer sends every order that arrived while the previous group was being committed as one
+transaction in one round trip, and wakes each thread with its own outcome. Under load a group
+holds as many orders as the process has threads in flight; a lone order is a group of one, so
+nothing waits for a timer.
 
-Here the order and its count are one statement (data-modifying CTEs), prepared once per
-connection, and the whole transaction is sent as one pipeline, so the server runs it without
-waiting for Python in between. The transaction commits with `synchronous_commit = off`, which
-releases the usage row as soon as the commit record is written, before it is flushed; the
-last statement of the pipeline is then a tiny transaction that takes a transaction id and
-commits with the server's own setting, and its commit flushes the WAL up to and including our
-commit record (the WAL is flushed in order). Only after that answer does the view send 201:
-an accepted order is on disk, and concurrent orders share the flushes instead of queueing
-for one flush each. A crash between the two commits loses only an order nobody was told about.
+The transaction, one pipeline of prepared statements:
+
+1. `lock`: upsert the usage rows of the group's (account, period) pairs in a fixed order,
+   which takes their row locks. From here until the commit no other transaction can count an
+   order of these accounts, so what the next statement reads is what the quota is.
+2. `record`: a single statement over the whole group (a JSON array). In arrival order, per
+   account and period, an order is a duplicate if its id is already stored or came earlier in
+   the group; the first `limit - used` orders that are not duplicates are inserted; the rest
+   get 402, and a duplicate gets 402 if the limit was already reached at its place in the
+   group, else 409 (the contract checks the limit before the id). The usage rows grow by what
+   was inserted, and the outbox (notifications, limit warnings) is written in the same
+   statement.
+3. The commit, with `synchronous_commit = off`, releases the usage rows as soon as the commit
+   record is written; the last statement is a tiny transaction that takes a transaction id and
+   commits with the server's own setting, which flushes the WAL up to and including our commit.
+   Only after that answer does any order of the group get its 201: an accepted order is on
+   disk, and concurrent groups share flushes.
+
+If a group fails as a whole (an order whose project was deleted a moment ago, a deadlock), its
+orders are retried one by one, so a bad order fails alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import os
+import threading
 import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import orjson
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
-from django.db.models import UniqueConstraint
-from psycopg import errors as pg_errors
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from psycopg.pq import TransactionStatus
 
 from orderreport.accounts.models import Account, Plan, Usage
 from orderreport.notify.outbox import outbox_ctes
 from orderreport.orders.models import Order
 from orderreport.orders.services import UNLIMITED, OrderResult, Outcome
+from orderreport.projects.models import Project
 
+log = logging.getLogger(__name__)
 
-@cache
-def order_constraint() -> str:
-    """Name of the unique (project, id) constraint a duplicate order violates."""
-    return next(
-        str(c.name)
-        for c in Order._meta.constraints
-        if isinstance(c, UniqueConstraint) and tuple(c.fields) == ("project", "external_id")
-    )
-
-
-# The statement's parameters, in order: the limit standing for "unlimited", the account (for
-# the plan's limit, then for the usage row), the period, then the order's columns.
-_PARAM_TYPES = (
-    *("bigint", "bigint", "bigint", "date"),
-    *("bigint", "text", "bigint", "text", "text", "text", "text"),
-    *("jsonb", "jsonb", "text", "inet", "text", "timestamptz"),
+# One order of a group, as the `record` statement reads it from JSON: the keys and their
+# SQL types. The short keys keep the JSON small; `s` is the order's place in the group.
+_FIELDS = (
+    ("s", "int"),
+    ("a", "bigint"),
+    ("ps", "date"),
+    ("p", "bigint"),
+    ("x", "text"),
+    ("t", "bigint"),
+    ("c", "text"),
+    ("u", "text"),
+    ("e", "text"),
+    ("ph", "text"),
+    ("pr", "jsonb"),
+    ("d", "jsonb"),
+    ("o", "text"),
+    ("ip", "inet"),
+    ("ua", "text"),
+    ("r", "timestamptz"),
+)
+# The order's columns in the order of services.record_order's `row`.
+_ROW_KEYS = ("p", "x", "t", "c", "u", "e", "ph", "pr", "d", "o", "ip", "ua", "r")
+_ORDER_COLUMNS = (
+    "project_id, external_id, total, currency, username, email, phone, products, data, "
+    "origin, client_ip, user_agent, received_at"
 )
 
 
+@dataclass(frozen=True, slots=True)
+class PendingOrder:
+    account_id: int
+    period_start: dt.date
+    row: tuple[Any, ...]  # the order's columns, products and data as Python lists
+
+
 @cache
-def _sql(prepared: bool) -> str:
-    """The statement, with `$n` parameters for PREPARE or typed `%s` ones for a cursor."""
-    p = iter(f"${n}" if prepared else f"%s::{kind}" for n, kind in enumerate(_PARAM_TYPES, start=1))
+def _lock_sql(param: str) -> str:
+    """Statement 1: lock the group's usage rows, in (account, period) order (no deadlocks)."""
+    usage, account = Usage._meta.db_table, Account._meta.db_table
+    return (
+        f"INSERT INTO {usage} AS u (account_id, period_start, used) "
+        f"SELECT (e->>0)::bigint, (e->>1)::date, 0 FROM json_array_elements({param}) e "
+        f"WHERE EXISTS (SELECT 1 FROM {account} a WHERE a.id = (e->>0)::bigint) "
+        "ORDER BY 1, 2 "
+        "ON CONFLICT (account_id, period_start) DO UPDATE SET used = u.used"
+    )
+
+
+@cache
+def _record_sql(param: str) -> str:
+    """Statement 2: the group's orders, their quota and their outbox (see the module doc)."""
     order, usage = Order._meta.db_table, Usage._meta.db_table
     account, plan = Account._meta.db_table, Plan._meta.db_table
-    # `counted` takes one unit of quota (locking the usage row: concurrent orders queue there
-    # and each re-checks `used < limit` against the committed value, so with a limit of N
-    # exactly N get through). `stored` inserts the order only if a unit was taken; a duplicate
-    # id makes it fail with a unique violation, which rolls the unit back. So a reached limit
-    # answers NULL even for a duplicate (402 before 409), and nothing rejected costs quota.
+    project = Project._meta.db_table
+    columns = ", ".join(f"{name} {kind}" for name, kind in _FIELDS)
     return (
-        f"WITH lim AS (SELECT COALESCE(p.monthly_order_limit, {next(p)}) AS n "
-        f"FROM {account} a JOIN {plan} p ON p.id = a.plan_id WHERE a.id = {next(p)}), "
-        f"counted AS (INSERT INTO {usage} AS u (account_id, period_start, used) "
-        f"SELECT {next(p)}, {next(p)}, 1 FROM lim WHERE lim.n > 0 "
-        "ON CONFLICT (account_id, period_start) DO UPDATE SET used = u.used + 1 "
-        "WHERE u.used < (SELECT n FROM lim) RETURNING account_id, period_start, used), "
-        f"stored AS (INSERT INTO {order} (project_id, external_id, total, currency, username, "
-        "email, phone, products, data, origin, client_ip, user_agent, received_at) "
-        f"SELECT {', '.join(p)} WHERE EXISTS (SELECT 1 FROM counted) "
-        "RETURNING id, project_id, received_at), "
+        f"WITH b AS (SELECT * FROM json_to_recordset({param}) AS b({columns})), "
+        f"lim AS (SELECT a.id, COALESCE(pl.monthly_order_limit, {UNLIMITED}) AS n "
+        f"FROM {account} a JOIN {plan} pl ON pl.id = a.plan_id "
+        "WHERE a.id IN (SELECT b.a FROM b)), "
+        # `fresh`: not stored yet and the first of its id in the group. `room`: what the
+        # plan still allows, read under the lock statement 1 took.
+        "placed AS (SELECT b.*, GREATEST(lim.n - us.used, 0) AS room, "
+        f"(NOT EXISTS (SELECT 1 FROM {order} o WHERE o.project_id = b.p AND o.external_id = b.x) "
+        "AND row_number() OVER (PARTITION BY b.p, b.x ORDER BY b.s) = 1) AS fresh "
+        "FROM b JOIN lim ON lim.id = b.a "
+        f"JOIN {usage} us ON us.account_id = b.a AND us.period_start = b.ps "
+        f"JOIN {project} pj ON pj.id = b.p), "
+        # `ahead`: fresh orders of the same account and period earlier in the group, each of
+        # which takes a unit of quota before this one.
+        "ordered AS (SELECT pl.*, count(*) FILTER (WHERE pl.fresh) OVER (PARTITION BY pl.a, pl.ps "
+        "ORDER BY pl.s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS ahead FROM placed pl), "
+        "accepted AS (SELECT * FROM ordered WHERE fresh AND ahead < room), "
+        # DO NOTHING only matters if something wrote an order without the usage lock (a shell,
+        # the admin): such an order is then answered as the duplicate it is.
+        f"stored AS (INSERT INTO {order} ({_ORDER_COLUMNS}) "
+        f"SELECT {', '.join(_ROW_KEYS)} FROM accepted ORDER BY s "
+        "ON CONFLICT (project_id, external_id) DO NOTHING "
+        "RETURNING id, project_id, external_id, received_at), "
+        "gained AS (SELECT ac.a, ac.ps, count(*) AS k FROM stored st "
+        "JOIN accepted ac ON ac.p = st.project_id AND ac.x = st.external_id "
+        "GROUP BY ac.a, ac.ps), "
+        f"counted AS (UPDATE {usage} u SET used = u.used + g.k FROM gained g "
+        "WHERE u.account_id = g.a AND u.period_start = g.ps "
+        "RETURNING u.account_id, u.period_start, u.used, u.used - g.k AS was), "
         # The notifications ride in the same statement (the outbox, notify/outbox.py).
         f"{outbox_ctes()} "
-        "SELECT (SELECT id FROM stored)"
+        "SELECT od.s, st.id, od.ahead < od.room FROM ordered od "
+        "LEFT JOIN stored st ON od.fresh AND od.ahead < od.room "
+        "AND st.project_id = od.p AND st.external_id = od.x"
     )
+
+
+def _group_json(orders: Sequence[PendingOrder]) -> tuple[str, str]:
+    """The two statements' parameters: the (account, period) pairs and the orders."""
+    pairs = sorted({(o.account_id, o.period_start) for o in orders})
+    items = []
+    for n, o in enumerate(orders):
+        item = dict(zip(_ROW_KEYS, o.row, strict=True))
+        item.update(s=n, a=o.account_id, ps=o.period_start)
+        items.append(item)
+    return orjson.dumps(pairs).decode(), orjson.dumps(items).decode()
+
+
+def _outcomes(count: int, rows: Sequence[tuple[Any, ...]]) -> list[OrderResult]:
+    # An order missing from the answer lost its account or project since its key was read
+    # (deleted a moment ago): its key is no longer valid.
+    results = [OrderResult(Outcome.GONE)] * count
+    for seq, order_id, room_left in rows:
+        if order_id is not None:
+            results[seq] = OrderResult(Outcome.CREATED, order_id)
+        elif room_left:
+            results[seq] = OrderResult(Outcome.DUPLICATE)
+        else:
+            results[seq] = OrderResult(Outcome.LIMIT_REACHED)
+    return results
 
 
 def record_order(account_id: int, period_start: dt.date, row: tuple[Any, ...]) -> OrderResult:
     """Record an order; `row` holds the order's columns in the INSERT's order."""
-    params = (UNLIMITED, account_id, account_id, period_start, *row)
-    # `connection` is a proxy that looks the thread's connection up on every attribute; one
-    # lookup here instead of six is a measurable share of this function's own time.
+    order = PendingOrder(account_id, period_start, row)
     db = connections[DEFAULT_DB_ALIAS]
     if db.in_atomic_block or not db.get_autocommit():
         # Inside someone's transaction (a test, a data import): that transaction decides when
-        # the order commits, so only the statement is shared.
-        return _in_transaction(params)
-    with db.wrap_database_errors:
-        db.ensure_connection()
-        return _own_transaction(db.connection, params)
+        # the order commits, so only the statements are shared.
+        return record_in_transaction([order])[0]
+    return _committer().submit(order)
 
 
-def _outcome(order_id: int | None) -> OrderResult:
-    if order_id is None:
-        return OrderResult(Outcome.LIMIT_REACHED)
-    return OrderResult(Outcome.CREATED, order_id)
+def record_in_transaction(orders: Sequence[PendingOrder]) -> list[OrderResult]:
+    """Record a group inside the caller's transaction (Django's connection of this thread)."""
+    pairs, items = _group_json(orders)
+    # A savepoint: a failing group leaves the caller's transaction usable.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_lock_sql("%s::json"), [pairs])
+        cursor.execute(_record_sql("%s::json"), [items])
+        rows = cursor.fetchall()
+    return _outcomes(len(orders), rows)
 
 
-def _in_transaction(params: tuple[Any, ...]) -> OrderResult:
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_sql(prepared=False), params)
-            (order_id,) = cursor.fetchone()
-    except IntegrityError as exc:
-        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) == (
-            order_constraint()
-        ):
-            return OrderResult(Outcome.DUPLICATE)
-        raise
-    return _outcome(order_id)
+# --- Group commit ----------------------------------------------------------------------------
 
-
-def _own_transaction(raw: psycopg.Connection[Any], params: tuple[Any, ...]) -> OrderResult:
-    _ensure_prepared(raw)
-    # One query string, so one round trip: psycopg binds the values client-side (quoted
-    # literals) and the server runs the statements in order, stopping at the first error.
-    cur = raw.cursor()
-    try:
-        try:
-            cur.execute(_ONE_ROUND_TRIP, params)
-        except pg_errors.InvalidSqlStatementName:
-            # Someone ran DISCARD ALL / DEALLOCATE on this connection: prepare again, once.
-            _rollback(raw)
-            _prepared_on.discard(raw)
-            _ensure_prepared(raw)
-            cur.execute(_ONE_ROUND_TRIP, params)
-    except pg_errors.UniqueViolation as exc:
-        _rollback(raw)
-        if exc.diag.constraint_name != order_constraint():
-            raise
-        # The order we collided with may itself be committed but not yet flushed: wait for
-        # it, so that a 409 never points at an order a crash could still lose.
-        _flush_wal(raw)
-        return OrderResult(Outcome.DUPLICATE)
-    except BaseException:
-        _rollback(raw)
-        raise
-    # Results: BEGIN, SET, EXECUTE (the order's id or NULL), COMMIT, the flush.
-    cur.nextset()
-    cur.nextset()
-    row = cur.fetchone()
-    return _outcome(row[0] if row else None)
-
-
-# Prepared once per connection (psycopg's own cache does not apply to multi-statement strings).
-# A PREPAREd statement lives in one server session: this needs a direct connection or a
-# pooler in session mode (PgBouncer's transaction mode would lose it between requests).
-_STATEMENT = "orderreport_record_order"
+_LOCK = "orderreport_lock_usage"
+_RECORD = "orderreport_record_orders"
 _ONE_ROUND_TRIP = (
     "BEGIN; SET LOCAL synchronous_commit TO off; "
-    f"EXECUTE {_STATEMENT}({', '.join(['%s'] * len(_PARAM_TYPES))}); "
+    f"EXECUTE {_LOCK}(%s); EXECUTE {_RECORD}(%s); "
     "COMMIT; SELECT pg_current_xact_id()"
 )
+# Prepared once per connection (psycopg's own cache does not apply to multi-statement strings).
+# A PREPAREd statement lives in one server session: this needs a direct connection or a
+# pooler in session mode (PgBouncer's transaction mode would lose it between transactions).
 _prepared_on: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+
+MAX_GROUP = 256  # orders per transaction; more wait for the next one
+IDLE_SECONDS = 30.0  # the committer closes its database connection after this long idle
+
+
+class _Waiter:
+    """One request's order and, once committed, its outcome (or the error that stopped it)."""
+
+    __slots__ = ("done", "error", "order", "result")
+
+    def __init__(self, order: PendingOrder) -> None:
+        self.order = order
+        self.result: OrderResult | None = None
+        self.error: BaseException | None = None
+        # A bare lock is the cheapest thing a thread can sleep on until another releases it.
+        self.done = threading.Lock()
+        self.done.acquire()
+
+
+class GroupCommit:
+    """The committer thread of this process and the queue of orders waiting for it."""
+
+    def __init__(self) -> None:
+        self._queue: list[_Waiter] = []
+        self._wake = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def submit(self, order: PendingOrder) -> OrderResult:
+        """Record one order with whatever else is waiting; returns once it is on disk."""
+        waiter = _Waiter(order)
+        with self._wake:
+            if self._thread is None or not self._thread.is_alive():
+                self._stopping = False
+                self._thread = threading.Thread(
+                    target=self._run, name="orderreport-group-commit", daemon=True
+                )
+                self._thread.start()
+            self._queue.append(waiter)
+            self._wake.notify()
+        waiter.done.acquire()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.result is not None
+        return waiter.result
+
+    def stop(self) -> None:
+        """Finish what is queued, close the connection and end the thread (tests, shutdown)."""
+        with self._wake:
+            thread, self._stopping = self._thread, True
+            self._wake.notify()
+        if thread is not None:
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        db = connections[DEFAULT_DB_ALIAS]  # this thread's own connection
+        try:
+            while True:
+                with self._wake:
+                    while not self._queue and not self._stopping:
+                        if not self._wake.wait(timeout=IDLE_SECONDS) and not self._queue:
+                            # Idle: give the server its connection back until orders return.
+                            db.close()
+                    if not self._queue:
+                        return
+                    group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+                self._commit(db, group)
+        finally:
+            db.close()
+
+    def _commit(self, db: Any, group: list[_Waiter]) -> None:
+        try:
+            results = self._execute(db, [w.order for w in group])
+        except BaseException as exc:
+            if len(group) > 1:
+                log.warning("a group of %d orders failed (%s); retrying each", len(group), exc)
+                for waiter in group:
+                    self._commit(db, [waiter])
+                return
+            group[0].error = exc
+            group[0].done.release()
+            return
+        for waiter, result in zip(group, results, strict=True):
+            waiter.result = result
+            waiter.done.release()
+
+    def _execute(self, db: Any, orders: list[PendingOrder]) -> list[OrderResult]:
+        pairs, items = _group_json(orders)
+        raw_before = db.connection
+        if raw_before is not None and (raw_before.closed or raw_before.broken):
+            db.close()  # lost with the previous group: connect afresh
+        with db.wrap_database_errors:
+            db.ensure_connection()
+            raw: psycopg.Connection[Any] = db.connection
+            try:
+                _ensure_prepared(raw)
+                cur = raw.cursor()
+                try:
+                    cur.execute(_ONE_ROUND_TRIP, (pairs, items))
+                except psycopg.errors.InvalidSqlStatementName:
+                    # Someone ran DISCARD ALL / DEALLOCATE on this connection: prepare again.
+                    _rollback(raw)
+                    _prepared_on.discard(raw)
+                    _ensure_prepared(raw)
+                    cur.execute(_ONE_ROUND_TRIP, (pairs, items))
+            except BaseException:
+                _rollback(raw)
+                raise
+            # Results: BEGIN, SET, lock, record (one row per order), COMMIT, the flush.
+            for _ in range(3):
+                cur.nextset()
+            rows = cur.fetchall()
+        return _outcomes(len(orders), rows)
 
 
 def _ensure_prepared(raw: psycopg.Connection[Any]) -> None:
     if raw in _prepared_on:
         return
-    raw.execute(f"PREPARE {_STATEMENT}({', '.join(_PARAM_TYPES)}) AS {_sql(prepared=True)}")
+    raw.execute(f"PREPARE {_LOCK}(json) AS {_lock_sql('$1')}")
+    raw.execute(f"PREPARE {_RECORD}(json) AS {_record_sql('$1')}")
     _prepared_on.add(raw)
 
 
-def _flush_wal(raw: psycopg.Connection[Any]) -> None:
-    # Taking a transaction id makes this autocommit transaction write a commit record, which
-    # is flushed (and replicated, under synchronous replication) per the server's
-    # synchronous_commit before the answer comes back.
-    raw.execute("SELECT pg_current_xact_id()")
-
-
 def _rollback(raw: psycopg.Connection[Any]) -> None:
-    """Leave the connection idle for the next request, whatever went wrong."""
+    """Leave the connection idle for the next group, whatever went wrong."""
     if raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
-        # A broken connection fails here too: Django notices and replaces it after the request.
+        # A broken connection fails here too: the next group's check replaces it.
         with contextlib.suppress(psycopg.Error):
             raw.execute("ROLLBACK")
+
+
+_committers: dict[int, GroupCommit] = {}
+_committers_lock = threading.Lock()
+
+
+def _committer() -> GroupCommit:
+    # Keyed by process id: a forked server process must start its own thread.
+    pid = os.getpid()
+    committer = _committers.get(pid)
+    if committer is None:
+        with _committers_lock:
+            committer = _committers.setdefault(pid, GroupCommit())
+    return committer
+
+
+def stop_group_commit() -> None:
+    """Stop this process's committer thread (it starts again with the next order)."""
+    committer = _committers.get(os.getpid())
+    if committer is not None:
+        committer.stop()

@@ -27,6 +27,8 @@ class Outcome(enum.Enum):
     CREATED = "created"
     LIMIT_REACHED = "limit_reached"
     DUPLICATE = "duplicate"
+    # The key's project or account was deleted between the key check and the insert.
+    GONE = "gone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +98,8 @@ def record_order(
         payload.username or "",
         payload.email or "",
         payload.phone or "",
-        _json(products),
-        _json(data),
+        products,
+        data,
         meta.origin,
         meta.client_ip,
         meta.user_agent,
@@ -114,8 +116,10 @@ def _record_generic(account_id: int, period_start: dt.date, row: tuple[Any, ...]
     """Any database: insert the order, then count it, in one transaction (SQLite's path)."""
     insert_order, count_order, limit_reached = _sql()
     received_at = connection.ops.adapt_datetimefield_value(row[-1])
+    # Products and data (columns 8 and 9) are stored as JSON text.
+    values = (*row[:7], _json(row[7]), _json(row[8]), *row[9:-1], received_at)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(insert_order, (*row[:-1], received_at))
+        cursor.execute(insert_order, values)
         created = cursor.fetchone()
         if created is None:
             # Already recorded. When the plan is also used up, the contract answers 402 first.

@@ -39,6 +39,8 @@ def track_order(
         return error(402, "Monthly order limit reached for this account.", "order_limit_reached")
     if result.outcome is Outcome.DUPLICATE:
         return error(409, "Order with this id already exists", "duplicate_order")
+    if result.outcome is Outcome.GONE:
+        return error(401, "Invalid API key", "invalid_api_key")
     note_key_used(info.key_id)
     return json_response({"message": "Order tracked", "id": payload.id}, 201)
 
