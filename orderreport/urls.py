@@ -8,7 +8,7 @@ from django.views import defaults
 
 from orderreport import views
 from orderreport.tracking import views as tracking
-from orderreport.tracking.http import error
+from orderreport.tracking.http import error_response
 
 urlpatterns = [
     # The guide's paths; a trailing slash is forgiven, since shops paste URLs by hand.
@@ -34,18 +34,18 @@ def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     # A Host outside ALLOWED_HOSTS (or another SuspiciousOperation) lands here, before any
     # view: the API still answers in its own JSON shape, not Django's HTML page.
     if request.path.startswith("/api/"):
-        return error(400, "Bad request", "bad_request")
+        return error_response(400, "Bad request", "bad_request")
     return defaults.bad_request(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     # The API never answers with an HTML page, not even for a mistyped path.
     if request.path.startswith("/api/"):
-        return error(404, "Not found", "not_found")
+        return error_response(404, "Not found", "not_found")
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return error(500, "Internal error", "internal_error")
+        return error_response(500, "Internal error", "internal_error")
     return defaults.server_error(request)

@@ -1,9 +1,10 @@
 """WSGI entry point (`orderreport serve` runs it under granian).
 
-The public API (and the benchmark's baseline, so that the comparison stays fair) gets its own
-Django handler with a short middleware chain: API requests carry no session, user, CSRF token
-or flash message, and skipping those middlewares saves a measurable share of each tracking
-request's time. Everything else goes through the full chain of settings.MIDDLEWARE.
+The two tracking endpoints go to their own plain WSGI application (tracking/wsgi.py): the hot
+path, without Django's request machinery. The rest of the public API (and the benchmark's
+baseline) gets its own Django handler with a short middleware chain: API requests carry no
+session, user, CSRF token or flash message. Everything else goes through the full chain of
+settings.MIDDLEWARE.
 """
 
 from __future__ import annotations
@@ -35,9 +36,14 @@ def _api_handler() -> WSGIHandler:
 
 api = _api_handler()
 
+# Imported after Django is set up (get_wsgi_application above).
+from orderreport.tracking import wsgi as tracking  # noqa: E402
+
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     path = environ.get("PATH_INFO", "")
+    if path in tracking.ROUTES:
+        return tracking.application(environ, start_response)
     if path.startswith("/api/") or path == "/bench/baseline":
         return api(environ, start_response)
     return site(environ, start_response)

@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.core import signals
 from django.core.cache import cache
-from django.db import connection
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import close_old_connections, connection
+from django.http import HttpResponse
 from django.test import Client
+from django.test.client import ClientHandler
 
 from orderreport.accounts.models import Account, User
 from orderreport.accounts.services import create_account, get_plan
@@ -106,10 +110,55 @@ def other_shop(db: None) -> Shop:
     return make_shop(domain="other.example")
 
 
+class ProductionApiHandler(ClientHandler):
+    """Django's test handler, except that the two tracking endpoints go through the plain WSGI
+    application that serves them in production (orderreport/tracking/wsgi.py)."""
+
+    def __call__(self, environ: dict[str, Any]) -> HttpResponse:
+        from orderreport.tracking import wsgi as tracking_wsgi
+
+        if environ["PATH_INFO"] not in tracking_wsgi.ROUTES:
+            return super().__call__(environ)
+        seen: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> None:
+            seen["status"], seen["headers"] = int(status.split()[0]), headers
+
+        # As Django's test handler does: the test's transaction keeps its connection open.
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+        try:
+            content = b"".join(tracking_wsgi.application(environ, start_response))
+        finally:
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
+        response = HttpResponse(content, status=seen["status"])
+        del response["Content-Type"]
+        for name, value in seen["headers"]:
+            response[name] = value
+        response.wsgi_request = WSGIRequest(environ)  # type: ignore[attr-defined]
+        return response
+
+
+class ApiClient(Client):
+    """The test client, with the tracking endpoints served as production serves them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handler = ProductionApiHandler(self.handler.enforce_csrf_checks)
+
+
+@pytest.fixture
+def client() -> Client:
+    return ApiClient()
+
+
 class Api:
     """Posts to the tracking API like a shop's page or server would."""
 
     def __init__(self, client: Client) -> None:
+        if not isinstance(client.handler, ProductionApiHandler):
+            client.handler = ProductionApiHandler(client.handler.enforce_csrf_checks)
         self.client = client
 
     def post(

@@ -83,7 +83,9 @@ def outbox_ctes() -> str:
         # numeric: "unlimited" is 2^62, and 2^62 * 100 would overflow bigint.
         f"warned AS (INSERT INTO {warning} (account_id, period_start, threshold, used, "
         "monthly_limit, created) "
-        "SELECT cn.account_id, cn.period_start, t.threshold, cn.used, l.n, "
+        # `used`: the count of the order that crossed the threshold, as if counted one by one.
+        "SELECT cn.account_id, cn.period_start, t.threshold, "
+        "ceil(l.n::numeric * t.threshold / 100)::bigint, l.n, "
         "(SELECT max(received_at) FROM stored) "
         "FROM counted cn JOIN lim l ON l.id = cn.account_id "
         f"CROSS JOIN (VALUES {thresholds}) AS t(threshold) "

@@ -15,12 +15,17 @@ answers Retry-After on the rare refused request.
 from __future__ import annotations
 
 import logging
-from functools import cache
+import os
+import threading
+from functools import cache, lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.core.cache.backends.redis import RedisSerializer
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orderreport.tracking import ratelimit
 from orderreport.tracking.lookup import (
@@ -80,7 +85,64 @@ def _serializer() -> RedisSerializer:
     return RedisSerializer()
 
 
-ratelimit._reset_hooks.append(_script.cache_clear)
+# Each request thread talks to Redis on a connection of its own, with the raw send/read calls
+# of redis-py: the client's per-command layers (connection pool, retries, metrics) cost more
+# CPU than the round trip itself on this path. A new generation (settings changed in tests)
+# or a new process (a fork) makes every thread connect afresh.
+_local = threading.local()
+_generation = [0]
+
+
+def _connection() -> Any:
+    conn = getattr(_local, "conn", None)
+    if conn is None or _local.tag != (os.getpid(), _generation[0]):
+        if conn is not None:
+            conn.disconnect()
+        pool = ratelimit.redis_client().connection_pool
+        conn = pool.connection_class(**pool.connection_kwargs)
+        _local.conn, _local.tag = conn, (os.getpid(), _generation[0])
+    return conn
+
+
+def _evalsha(keys: list[str], args: list[int]) -> Any:
+    script = _script()
+    conn = _connection()
+    for attempt in range(3):
+        try:
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return conn.read_response()
+        except NoScriptError:
+            # Redis restarted or its scripts were flushed: load ours again.
+            ratelimit.redis_client().script_load(_SCRIPT)
+        except (RedisConnectionError, RedisTimeoutError):
+            conn.disconnect()  # reconnects on the next send
+            if attempt:
+                raise
+        except BaseException:
+            conn.disconnect()  # an answer may still be on its way: never read it as ours
+            raise
+    raise RuntimeError("the admission script could not be loaded")
+
+
+@lru_cache(maxsize=8192)
+def _redis_keys(raw_key: str, client_ip: str) -> tuple[list[str], list[int]]:
+    """The script's KEYS and ARGV but the first argument, for one key and client address."""
+    counters = ratelimit.identities(key_ident(raw_key), client_ip)
+    keys = [django_cache.make_key(cache_key(raw_key))]
+    args: list[int] = []
+    for item, ident in counters:
+        keys.extend(ratelimit.redis_window_keys(item, ident))
+        args += [item.amount, item.get_expiry()]
+    return keys, args
+
+
+def _reset() -> None:
+    _script.cache_clear()
+    _redis_keys.cache_clear()
+    _generation[0] += 1
+
+
+ratelimit._reset_hooks.append(_reset)
 
 
 def admit(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
@@ -103,14 +165,8 @@ def _admit_slow(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
 
 
 def _admit_redis(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
-    enabled = settings.RATE_LIMITS_ENABLED
-    counters = ratelimit.identities(key_ident(raw_key), client_ip)
-    keys = [django_cache.make_key(cache_key(raw_key))]
-    args: list[int] = [1 if enabled else 0]
-    for item, ident in counters:
-        keys.extend(ratelimit.redis_window_keys(item, ident))
-        args += [item.amount, item.get_expiry()]
-    cached, refused = _script()(keys=keys, args=args)
+    keys, args = _redis_keys(raw_key, client_ip)
+    cached, refused = _evalsha(keys, [1 if settings.RATE_LIMITS_ENABLED else 0, *args])
     if cached is None:
         # Not cached yet (or just invalidated): load it once through the usual path.
         return _admit_slow(raw_key, client_ip)
@@ -119,6 +175,6 @@ def _admit_redis(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
         return None, 0
     assert isinstance(value, KeyInfo)
     if refused:
-        item, ident = counters[refused - 1]
+        item, ident = ratelimit.identities(key_ident(raw_key), client_ip)[refused - 1]
         return value, ratelimit.retry_after(item, ident)
     return value, 0

@@ -1,23 +1,30 @@
-"""JSON answers, CORS and the request checks shared by the public API endpoints."""
+"""The public API's request handling, on a WSGI environ instead of Django's request objects.
+
+The two tracking endpoints are the product's hot path: every order of every shop comes through
+them, and on a two-core server Django's request and response machinery (middleware, signals,
+HttpRequest, HttpResponse) cost as much CPU as the checks themselves. So they are served by a
+plain WSGI application (tracking/wsgi.py) that calls `respond` below, and the Django views in
+tracking/views.py wrap the same `respond` for `runserver` and the URLconf. Everything here
+reads a WSGI environ (Django's request.META is one) and returns an Answer.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import ipaddress
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.core import signals
+from django.db import DatabaseError, connection
+from django.http import HttpResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
 from orderreport.projects.domains import host_matches, origin_host
 from orderreport.tracking.admission import admit
@@ -27,63 +34,113 @@ from orderreport.tracking.meta import RequestMeta
 log = logging.getLogger(__name__)
 
 ALLOW = "POST, OPTIONS"
-View = Callable[[HttpRequest], HttpResponse]
-TrackingView = Callable[[HttpRequest, KeyInfo, dict[str, Any], RequestMeta], HttpResponse]
+JSON = "application/json"
 
 
-def json_response(body: dict[str, Any], status: int) -> HttpResponse:
-    return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+@dataclass(slots=True)
+class Answer:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def error(status: int, message: str, code: str, **extra: Any) -> HttpResponse:
-    return json_response({"message": message, "code": code, **extra}, status)
+def json_answer(body: dict[str, Any], status: int) -> Answer:
+    return Answer(status, orjson.dumps(body), {"Content-Type": JSON})
 
 
-def cors(view: View) -> View:
-    """CORS for a public endpoint: preflight, 405, and Allow-Origin on every answer.
+def error(status: int, message: str, code: str, **extra: Any) -> Answer:
+    return json_answer({"message": message, "code": code, **extra}, status)
+
+
+def to_response(answer: Answer) -> HttpResponse:
+    """The Answer as a Django response (the Django views and error handlers)."""
+    response = HttpResponse(answer.body, status=answer.status)
+    del response["Content-Type"]
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
+
+
+def error_response(status: int, message: str, code: str) -> HttpResponse:
+    return to_response(error(status, message, code))
+
+
+class UnreadableBody(Exception):
+    """The client's body could not be read (the connection broke mid-upload)."""
+
+
+# Reads the body given the size limit: the bytes, or None if the body is over the limit.
+BodyReader = Callable[[int], bytes | None]
+TrackingView = Callable[[KeyInfo, dict[str, Any], RequestMeta], Answer]
+
+
+def respond(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -> Answer:
+    """A whole answer of a public endpoint: preflight, 405, the checks, the view, CORS.
 
     Also the last line of defence of the contract's "never a 500 page": anything unexpected
     becomes a JSON error, and a database outage a 503 the client may retry.
     """
-
-    @csrf_exempt
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest) -> HttpResponse:
-        if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
-            del response["Content-Type"]
-            response["Access-Control-Allow-Methods"] = ALLOW
-            response["Access-Control-Allow-Headers"] = "Content-Type, X-API-KEY"
-            response["Access-Control-Max-Age"] = "86400"
-        elif request.method != "POST":
-            response = error(405, "Method not allowed", "method_not_allowed")
-            response["Allow"] = ALLOW
-        else:
-            try:
-                response = view(request)
-            except DatabaseError:
-                log.exception("database error in %s", request.path)
-                response = error(503, "Service temporarily unavailable", "unavailable")
-                response["Retry-After"] = "5"
-            except Exception:
-                log.exception("unexpected error in %s", request.path)
-                response = error(500, "Internal error", "internal_error")
-        origin = request.META.get("HTTP_ORIGIN")
-        if origin and "\n" not in origin and "\r" not in origin:
-            response["Access-Control-Allow-Origin"] = origin
-            if response.has_header("Retry-After"):
-                # Without this a page's script cannot read how long to wait after a 429/503.
-                response["Access-Control-Expose-Headers"] = "Retry-After"
-        response["Vary"] = "Origin"
-        return response
-
-    return wrapper
+    method = environ.get("REQUEST_METHOD")
+    if method == "OPTIONS":
+        answer = Answer(
+            204,
+            headers={
+                "Access-Control-Allow-Methods": ALLOW,
+                "Access-Control-Allow-Headers": "Content-Type, X-API-KEY",
+                "Access-Control-Max-Age": "86400",
+            },
+        )
+    elif method != "POST":
+        answer = error(405, "Method not allowed", "method_not_allowed")
+        answer.headers["Allow"] = ALLOW
+    else:
+        try:
+            answer = _checked(view, environ, read)
+        except DatabaseError:
+            log.exception("database error in %s", environ.get("PATH_INFO"))
+            answer = error(503, "Service temporarily unavailable", "unavailable")
+            answer.headers["Retry-After"] = "5"
+        except Exception:
+            log.exception("unexpected error in %s", environ.get("PATH_INFO"))
+            answer = error(500, "Internal error", "internal_error")
+    return with_cors(answer, environ)
 
 
-def client_ip(request: HttpRequest) -> str | None:
+def with_cors(answer: Answer, environ: Mapping[str, Any]) -> Answer:
+    """Allow-Origin on every answer, so that a page's script can read even the errors."""
+    origin = environ.get("HTTP_ORIGIN")
+    if origin and "\n" not in origin and "\r" not in origin:
+        answer.headers["Access-Control-Allow-Origin"] = origin
+        if "Retry-After" in answer.headers:
+            # Without this a page's script cannot read how long to wait after a 429/503.
+            answer.headers["Access-Control-Expose-Headers"] = "Retry-After"
+    answer.headers["Vary"] = "Origin"
+    return answer
+
+
+def read_wsgi_body(environ: Mapping[str, Any], limit: int) -> bytes | None:
+    """The body from the WSGI input stream, or None when it is over the limit."""
+    try:
+        declared = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        # No valid length, no body (as Django reads it): the request goes on with an empty
+        # body and ends as "Invalid data payload".
+        return b""
+    if declared > limit:
+        return None
+    if declared <= 0:
+        return b""
+    try:
+        body: bytes = environ["wsgi.input"].read(declared)
+    except OSError as exc:
+        raise UnreadableBody from exc
+    return body if len(body) <= limit else None
+
+
+def client_ip(environ: Mapping[str, Any]) -> str | None:
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h.strip() for h in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [h for h in hops if h]
         if len(hops) >= proxies:
             # Stored in an address column: whatever a client slips into the header through a
@@ -92,25 +149,7 @@ def client_ip(request: HttpRequest) -> str | None:
                 return str(ipaddress.ip_address(hops[-proxies]))
             except ValueError:
                 pass
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def _read_body(request: HttpRequest) -> bytes | None:
-    """The body, or None when it is over the limit."""
-    limit = settings.API_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        # WSGI reads no body without a valid length (and request.body would raise): the
-        # request goes on with an empty body and ends as "Invalid data payload".
-        return b""
-    if declared > limit:
-        return None
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return None
-    return body if len(body) <= limit else None
+    return environ.get("REMOTE_ADDR") or None
 
 
 def _parse_json(body: bytes) -> Any:
@@ -153,6 +192,22 @@ _last_used_written: dict[int, float] = {}
 LAST_USED_EVERY = 60.0
 
 
+@contextlib.contextmanager
+def django_request() -> Iterator[None]:
+    """What Django's handler does around a view, for code that uses the thread's connection.
+
+    The order path never touches it (orders go through the group committer's own
+    connection), so the plain WSGI application sends Django's request signals only around the
+    code that does: a connection that went stale since the last request is replaced first,
+    and closed afterwards per CONN_MAX_AGE.
+    """
+    signals.request_started.send(sender=None, environ={})
+    try:
+        yield
+    finally:
+        signals.request_finished.send(sender=None)
+
+
 def note_key_used(key_id: int) -> None:
     """Record when a key was last used, at most once a minute per key and process."""
     now = time.monotonic()
@@ -161,10 +216,18 @@ def note_key_used(key_id: int) -> None:
     _last_used_written[key_id] = now
     from orderreport.projects.models import ApiKey
 
-    ApiKey.objects.filter(pk=key_id).update(last_used=timezone.now())
+    # The request's record is committed already: a failure here must not turn its answer
+    # into an error. The order path sends no request signals (tracking/wsgi.py), so a
+    # connection broken since its last use is closed here, to be opened afresh next time.
+    try:
+        ApiKey.objects.filter(pk=key_id).update(last_used=timezone.now())
+    except DatabaseError:
+        log.warning("could not note that key %s was used", key_id, exc_info=True)
+        if not connection.in_atomic_block:
+            connection.close()
 
 
-def tracking_checks(view: TrackingView) -> View:
+def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -> Answer:
     """Checks 1-6 of the contract (and the rate limit, 12) in the contract's order.
 
     None of them touches the database: the key comes from the cache (unknown keys included),
@@ -172,47 +235,42 @@ def tracking_checks(view: TrackingView) -> View:
     round trip (admission.py). The view gets the key's KeyInfo, the decoded JSON
     object and the metadata to store.
     """
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest) -> HttpResponse:
-        try:
-            body = _read_body(request)
-        except UnreadablePostError:
-            return error(422, "Invalid data payload", "invalid_payload")
-        if body is None:
-            return error(413, "Payload too large", "payload_too_large")
-        raw_key = request.META.get("HTTP_X_API_KEY", "").strip()
-        if not raw_key:
-            return error(401, "API key missing", "api_key_missing")
-        ip = client_ip(request)
-        info, retry_after = admit(raw_key, ip or "-")
-        if info is None:
-            return error(401, "Invalid API key", "invalid_api_key")
-        if retry_after:
-            response = error(429, "Too many requests", "rate_limited")
-            response["Retry-After"] = str(retry_after)
-            return response
-        origin = request.META.get("HTTP_ORIGIN", "")
-        if not origin.isascii():
-            # WSGI hands headers over as Latin-1; a server-side client may set a UTF-8
-            # `Origin: https://пример.рф` (browsers send punycode).
-            with contextlib.suppress(UnicodeError):
-                origin = origin.encode("latin-1").decode("utf-8")
-        host = origin_host(origin)
-        if host is None:
-            return error(403, "Invalid Origin header", "invalid_origin")
-        if not host_matches(host, info.domains):
-            return error(403, "Domain not allowed", "domain_not_allowed")
-        payload = _parse_json(body)
-        if not isinstance(payload, dict):
-            return error(422, "Invalid data payload", "invalid_payload")
-        meta = RequestMeta(
-            origin=origin,
-            client_ip=ip,
-            # PostgreSQL text holds no NUL, which only a broken client sends.
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
-            received_at=timezone.now(),
-        )
-        return view(request, info, payload, meta)
-
-    return wrapper
+    try:
+        body = read(settings.API_MAX_BODY_BYTES)
+    except UnreadableBody:
+        return error(422, "Invalid data payload", "invalid_payload")
+    if body is None:
+        return error(413, "Payload too large", "payload_too_large")
+    raw_key = environ.get("HTTP_X_API_KEY", "").strip()
+    if not raw_key:
+        return error(401, "API key missing", "api_key_missing")
+    ip = client_ip(environ)
+    info, retry_after = admit(raw_key, ip or "-")
+    if info is None:
+        return error(401, "Invalid API key", "invalid_api_key")
+    if retry_after:
+        answer = error(429, "Too many requests", "rate_limited")
+        answer.headers["Retry-After"] = str(retry_after)
+        return answer
+    origin = environ.get("HTTP_ORIGIN", "")
+    if not origin.isascii():
+        # WSGI hands headers over as Latin-1; a server-side client may set a UTF-8
+        # `Origin: https://пример.рф` (browsers send punycode).
+        with contextlib.suppress(UnicodeError):
+            origin = origin.encode("latin-1").decode("utf-8")
+    host = origin_host(origin)
+    if host is None:
+        return error(403, "Invalid Origin header", "invalid_origin")
+    if not host_matches(host, info.domains):
+        return error(403, "Domain not allowed", "domain_not_allowed")
+    payload = _parse_json(body)
+    if not isinstance(payload, dict):
+        return error(422, "Invalid data payload", "invalid_payload")
+    meta = RequestMeta(
+        origin=origin,
+        client_ip=ip,
+        # PostgreSQL text holds no NUL, which only a broken client sends.
+        user_agent=environ.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
+        received_at=timezone.now(),
+    )
+    return view(info, payload, meta)

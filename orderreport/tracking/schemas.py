@@ -6,6 +6,7 @@ location we turn into the contract's dotted paths (`products.0.price`).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from babel.numbers import list_currencies
@@ -26,6 +27,7 @@ CURRENCIES = frozenset(list_currencies())
 # PostgreSQL stores no U+0000 in text or jsonb; refusing it here gives a 422 naming the field
 # (instead of a database error) and keeps SQLite and PostgreSQL alike. Checked in Rust.
 NO_NUL = r"^[^\x00]*$"
+_WHITESPACE = re.compile(r"\s")
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -74,7 +76,7 @@ class Product(_Strict):
         if (
             parts.scheme.lower() not in ("http", "https")
             or not parts.hostname
-            or any(c.isspace() for c in value)
+            or _WHITESPACE.search(value)
         ):
             raise ValueError("must be an absolute http(s) URL")
         return value

@@ -1,35 +1,44 @@
-"""The public tracking API: POST /api/orders/track and POST /api/events/track."""
+"""The public tracking API: POST /api/orders/track and POST /api/events/track.
+
+`order_answer` and `event_answer` are the endpoints themselves, called after the contract's
+checks (http.py). Production serves them through the plain WSGI application in
+tracking/wsgi.py; `track_order` and `track_event` are the same endpoints as Django views, for
+the URLconf (runserver, reverse()).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
 from orderreport.events.services import record_event
 from orderreport.orders.services import Outcome, record_order
 from orderreport.tracking.http import (
-    cors,
+    Answer,
+    BodyReader,
+    TrackingView,
+    UnreadableBody,
     error,
-    json_response,
+    json_answer,
     note_key_used,
-    tracking_checks,
+    respond,
+    to_response,
 )
 from orderreport.tracking.lookup import KeyInfo
 from orderreport.tracking.meta import RequestMeta
 from orderreport.tracking.schemas import EventPayload, OrderPayload, error_map
 
 
-def _validation_error(exc: ValidationError) -> HttpResponse:
+def _validation_error(exc: ValidationError) -> Answer:
     return error(422, "Validation error", "validation_error", errors=error_map(exc))
 
 
-@cors
-@tracking_checks
-def track_order(
-    request: HttpRequest, info: KeyInfo, body: dict[str, Any], meta: RequestMeta
-) -> HttpResponse:
+def order_answer(info: KeyInfo, body: dict[str, Any], meta: RequestMeta) -> Answer:
     try:
         payload = OrderPayload.model_validate(body)
     except ValidationError as exc:
@@ -42,14 +51,10 @@ def track_order(
     if result.outcome is Outcome.GONE:
         return error(401, "Invalid API key", "invalid_api_key")
     note_key_used(info.key_id)
-    return json_response({"message": "Order tracked", "id": payload.id}, 201)
+    return json_answer({"message": "Order tracked", "id": payload.id}, 201)
 
 
-@cors
-@tracking_checks
-def track_event(
-    request: HttpRequest, info: KeyInfo, body: dict[str, Any], meta: RequestMeta
-) -> HttpResponse:
+def event_answer(info: KeyInfo, body: dict[str, Any], meta: RequestMeta) -> Answer:
     try:
         payload = EventPayload.model_validate(body)
     except ValidationError as exc:
@@ -62,4 +67,36 @@ def track_event(
         return error(401, "Event is not active", "event_inactive")
     record_id = record_event(info.project_id, event_id, payload, meta)
     note_key_used(info.key_id)
-    return json_response({"message": "Event tracked", "id": str(record_id)}, 201)
+    return json_answer({"message": "Event tracked", "id": str(record_id)}, 201)
+
+
+def _django_reader(request: HttpRequest) -> BodyReader:
+    def read(limit: int) -> bytes | None:
+        meta: Mapping[str, Any] = request.META
+        try:
+            declared = int(meta.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return b""  # as read_wsgi_body
+        if declared > limit:
+            return None
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return None
+        except UnreadablePostError as exc:
+            raise UnreadableBody from exc
+        return body if len(body) <= limit else None
+
+    return read
+
+
+def _django_view(view: TrackingView) -> Any:
+    @csrf_exempt
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        return to_response(respond(view, request.META, _django_reader(request)))
+
+    return wrapper
+
+
+track_order = _django_view(order_answer)
+track_event = _django_view(event_answer)
