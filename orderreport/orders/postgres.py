@@ -38,6 +38,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import select
 import threading
 import weakref
 from collections.abc import Sequence
@@ -180,7 +181,9 @@ def record_order(account_id: int, period_start: dt.date, row: tuple[Any, ...]) -
     """Record an order; `row` holds the order's columns in the INSERT's order."""
     order = PendingOrder(account_id, period_start, row)
     db = connections[DEFAULT_DB_ALIAS]
-    if db.in_atomic_block or not db.get_autocommit():
+    # get_autocommit() would open this thread's connection, which the order path never
+    # needs otherwise: without one, the thread is in no transaction.
+    if db.in_atomic_block or (db.connection is not None and not db.get_autocommit()):
         # Inside someone's transaction (a test, a data import): that transaction decides when
         # the order commits, so only the statements are shared.
         return record_in_transaction([order])[0]
@@ -243,7 +246,7 @@ class GroupCommit:
         """Record one order with whatever else is waiting; returns once it is on disk."""
         waiter = _Waiter(order)
         with self._wake:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._stopping = False
                 self._thread = threading.Thread(
                     target=self._run, name="orderreport-group-commit", daemon=True
@@ -275,6 +278,8 @@ class GroupCommit:
                             # Idle: give the server its connection back until orders return.
                             db.close()
                     if not self._queue:
+                        # Stopping: from here on, a new order starts a new thread.
+                        self._thread = None
                         return
                     group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
                 self._commit(db, group)
@@ -300,8 +305,10 @@ class GroupCommit:
     def _execute(self, db: Any, orders: list[PendingOrder]) -> list[OrderResult]:
         pairs, items = _group_json(orders)
         raw_before = db.connection
-        if raw_before is not None and (raw_before.closed or raw_before.broken):
-            db.close()  # lost with the previous group: connect afresh
+        if raw_before is not None and (
+            raw_before.closed or raw_before.broken or _dropped_while_idle(raw_before)
+        ):
+            db.close()  # connect afresh
         with db.wrap_database_errors:
             db.ensure_connection()
             raw: psycopg.Connection[Any] = db.connection
@@ -324,6 +331,21 @@ class GroupCommit:
                 cur.nextset()
             rows = cur.fetchall()
         return _outcomes(len(orders), rows)
+
+
+def _dropped_while_idle(raw: psycopg.Connection[Any]) -> bool:
+    """True if the server has ended this idle session (a restart, an idle timeout, an admin).
+
+    An idle connection has nothing to read; a readable socket holds the server's farewell (or
+    its end). Checked before each group, so that no order fails for a connection lost while
+    nobody was using it; a connection lost during a group fails that group, since its commit
+    may have happened.
+    """
+    try:
+        readable, _, _ = select.select([raw.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return bool(readable)
 
 
 def _ensure_prepared(raw: psycopg.Connection[Any]) -> None:
