@@ -7,20 +7,23 @@ location we turn into the contract's dotted paths (`products.0.price`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any
 
 from babel.numbers import list_currencies
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     StrictInt,
     StrictStr,
     ValidationError,
     field_validator,
 )
+from pydantic.networks import validate_email
+from pydantic_core import PydanticCustomError
 
 MAX_INT64 = 2**63 - 1
 CURRENCIES = frozenset(list_currencies())
@@ -84,7 +87,35 @@ class Product(_Strict):
 
 Optional = BeforeValidator(_blank_to_none)
 Phone = Annotated[StrictStr, Field(max_length=64, pattern=NO_NUL)]
-Email = Annotated[EmailStr, Field(max_length=254)]
+# Plain ASCII addresses (nearly all of them) in dot-atom form: email-validator would accept
+# their local part exactly as written, so only the domain needs its checks.
+_PLAIN_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@(?P<domain>[A-Za-z0-9.-]+)"
+)
+
+
+@lru_cache(maxsize=4096)
+def _email_domain(domain: str) -> str:
+    """email-validator's verdict on a domain, remembered: a shop's customers share a few
+    dozen mail domains, and this check is most of the cost of validating an order."""
+    _name, address = validate_email("x@" + domain)
+    return address.rpartition("@")[2]
+
+
+def _email(value: str) -> str:
+    """What pydantic's EmailStr answers (email-validator's normalised address), faster."""
+    plain = _PLAIN_EMAIL.fullmatch(value)
+    if plain and len(plain["local"]) <= 64:
+        try:
+            return plain["local"] + "@" + _email_domain(plain["domain"])
+        except PydanticCustomError:
+            pass  # the full check below gives the error its message
+    _name, address = validate_email(value)
+    return address
+
+
+Email = Annotated[StrictStr, Field(max_length=254), AfterValidator(_email)]
 Username = Annotated[StrictStr, Field(max_length=255, pattern=NO_NUL)]
 Products = Annotated[list[Product], Field(max_length=500)]
 DataItems = Annotated[list[DataItem], Field(max_length=100)]
