@@ -40,6 +40,7 @@ import logging
 import os
 import select
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,16 +95,27 @@ class PendingOrder:
     row: tuple[Any, ...]  # the order's columns, products and data as Python lists
 
 
+# Every lookup below is written as a LATERAL subquery on its key. The statements are
+# prepared once per connection and planned once, often while the tables are empty and never
+# analysed (a new instance, a new shop); written as plain joins, such a plan may hash a whole
+# table (every order of the project, every account) per group, which grows with the data.
+# A LATERAL lookup with a LIMIT (which keeps the planner from flattening it into a join) can
+# only be run as a probe per row of the group.
+
+
 @cache
 def _lock_sql(param: str) -> str:
     """Statement 1: lock the group's usage rows, in (account, period) order (no deadlocks)."""
     usage, account = Usage._meta.db_table, Account._meta.db_table
     return (
         f"INSERT INTO {usage} AS u (account_id, period_start, used) "
-        f"SELECT (e->>0)::bigint, (e->>1)::date, 0 FROM json_array_elements({param}) e "
-        f"WHERE EXISTS (SELECT 1 FROM {account} a WHERE a.id = (e->>0)::bigint) "
+        "SELECT k.account_id, (e->>1)::date, 0 "
+        f"FROM json_array_elements({param}) e CROSS JOIN LATERAL ("
+        f"SELECT a.id AS account_id FROM {account} a WHERE a.id = (e->>0)::bigint LIMIT 1) k "
         "ORDER BY 1, 2 "
-        "ON CONFLICT (account_id, period_start) DO UPDATE SET used = u.used"
+        # `WHERE false` updates nothing yet still locks the existing row (PostgreSQL's INSERT
+        # documentation): no dead row version per group on the hottest row of the database.
+        "ON CONFLICT (account_id, period_start) DO UPDATE SET used = u.used WHERE false"
     )
 
 
@@ -116,17 +128,20 @@ def _record_sql(param: str) -> str:
     columns = ", ".join(f"{name} {kind}" for name, kind in _FIELDS)
     return (
         f"WITH b AS (SELECT * FROM json_to_recordset({param}) AS b({columns})), "
-        f"lim AS (SELECT a.id, COALESCE(pl.monthly_order_limit, {UNLIMITED}) AS n "
-        f"FROM {account} a JOIN {plan} pl ON pl.id = a.plan_id "
-        "WHERE a.id IN (SELECT b.a FROM b)), "
+        "lim AS (SELECT ba.a AS id, l.n FROM (SELECT DISTINCT b.a FROM b) ba "
+        f"CROSS JOIN LATERAL (SELECT COALESCE(pl.monthly_order_limit, {UNLIMITED}) AS n "
+        f"FROM {account} a JOIN {plan} pl ON pl.id = a.plan_id WHERE a.id = ba.a LIMIT 1) l), "
         # `fresh`: not stored yet and the first of its id in the group. `room`: what the
         # plan still allows, read under the lock statement 1 took.
         "placed AS (SELECT b.*, GREATEST(lim.n - us.used, 0) AS room, "
-        f"(NOT EXISTS (SELECT 1 FROM {order} o WHERE o.project_id = b.p AND o.external_id = b.x) "
+        "(known.hit IS NULL "
         "AND row_number() OVER (PARTITION BY b.p, b.x ORDER BY b.s) = 1) AS fresh "
         "FROM b JOIN lim ON lim.id = b.a "
-        f"JOIN {usage} us ON us.account_id = b.a AND us.period_start = b.ps "
-        f"JOIN {project} pj ON pj.id = b.p), "
+        f"CROSS JOIN LATERAL (SELECT u.used FROM {usage} u "
+        "WHERE u.account_id = b.a AND u.period_start = b.ps LIMIT 1) us "
+        f"CROSS JOIN LATERAL (SELECT 1 FROM {project} pj WHERE pj.id = b.p LIMIT 1) pj "
+        f"LEFT JOIN LATERAL (SELECT 1 AS hit FROM {order} o "
+        "WHERE o.project_id = b.p AND o.external_id = b.x LIMIT 1) known ON true), "
         # `ahead`: fresh orders of the same account and period earlier in the group, each of
         # which takes a unit of quota before this one.
         "ordered AS (SELECT pl.*, count(*) FILTER (WHERE pl.fresh) OVER (PARTITION BY pl.a, pl.ps "
@@ -213,7 +228,16 @@ _ONE_ROUND_TRIP = (
 # Prepared once per connection (psycopg's own cache does not apply to multi-statement strings).
 # A PREPAREd statement lives in one server session: this needs a direct connection or a
 # pooler in session mode (PgBouncer's transaction mode would lose it between transactions).
-_prepared_on: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+# Connection -> [when its statements were prepared, groups run since]. PostgreSQL plans a
+# prepared statement once; a plan made while a new instance's tables were empty and never
+# analysed (any index of the project looked as good as the unique one) must not outlive their
+# first rows. So the statements are prepared again after 10, 100 and 1,000 groups, and then
+# every REPLAN_SECONDS, which costs one planning each time.
+_prepared_on: weakref.WeakKeyDictionary[psycopg.Connection[Any], list[float]] = (
+    weakref.WeakKeyDictionary()
+)
+REPLAN_SECONDS = 30.0
+_REPLAN_AFTER_GROUPS = (10, 100, 1000)
 
 MAX_GROUP = 256  # orders per transaction; more wait for the next one
 IDLE_SECONDS = 30.0  # the committer closes its database connection after this long idle
@@ -320,7 +344,7 @@ class GroupCommit:
                 except psycopg.errors.InvalidSqlStatementName:
                     # Someone ran DISCARD ALL / DEALLOCATE on this connection: prepare again.
                     _rollback(raw)
-                    _prepared_on.discard(raw)
+                    _prepared_on.pop(raw, None)
                     _ensure_prepared(raw)
                     cur.execute(_ONE_ROUND_TRIP, (pairs, items))
             except BaseException:
@@ -349,11 +373,18 @@ def _dropped_while_idle(raw: psycopg.Connection[Any]) -> bool:
 
 
 def _ensure_prepared(raw: psycopg.Connection[Any]) -> None:
-    if raw in _prepared_on:
-        return
+    prepared = _prepared_on.get(raw)
+    now = time.monotonic()
+    if prepared is not None:
+        prepared[1] += 1
+        if now - prepared[0] < REPLAN_SECONDS and prepared[1] not in _REPLAN_AFTER_GROUPS:
+            return
+        for name in (_LOCK, _RECORD):
+            with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+                raw.execute(f"DEALLOCATE {name}")  # gone already after a DISCARD ALL
     raw.execute(f"PREPARE {_LOCK}(json) AS {_lock_sql('$1')}")
     raw.execute(f"PREPARE {_RECORD}(json) AS {_record_sql('$1')}")
-    _prepared_on.add(raw)
+    _prepared_on[raw] = [now, prepared[1] if prepared else 0]
 
 
 def _rollback(raw: psycopg.Connection[Any]) -> None:

@@ -718,3 +718,29 @@ def test_a_lone_order_survives_the_loss_of_the_committers_idle_connection(
     # connection, and so should a group of one.
     assert outcomes(results_of(submit_all([pending(shop, "b")]))) == [CREATED]
     assert stored_ids(shop) == ["a", "b"]
+
+
+@committed_data
+def test_the_committer_plans_its_statements_again_as_the_tables_fill(
+    shop: Shop, committer: GroupCommit, groups: Groups, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every group is a planning point here: each must still prepare cleanly over the last.
+    monkeypatch.setattr(postgres, "REPLAN_SECONDS", 0.0)
+    prepares: list[str] = []
+
+    def seen(db: Any, index: int) -> None:
+        if db.connection is None:
+            return  # the first group connects
+        with db.connection.cursor() as cursor:
+            cursor.execute("SELECT prepare_time::text FROM pg_prepared_statements ORDER BY 1")
+            prepares.extend(row[0] for row in cursor.fetchall())
+
+    groups.before = seen
+    for n in range(4):
+        assert outcomes(results_of(submit_all([pending(shop, f"o{n}")]))) == [CREATED]
+    # Before groups 2, 3 and 4 the statements of the group before are there, each pair
+    # prepared anew (two statements per preparation).
+    assert len(prepares) == 6
+    assert len(set(prepares)) == 6  # none kept from an earlier preparation
+    assert stored_ids(shop) == ["o0", "o1", "o2", "o3"]
+    assert used(shop) == 4
