@@ -99,8 +99,9 @@ class PendingOrder:
 # prepared once per connection and planned once, often while the tables are empty and never
 # analysed (a new instance, a new shop); written as plain joins, such a plan may hash a whole
 # table (every order of the project, every account) per group, which grows with the data.
-# A LATERAL lookup with a LIMIT (which keeps the planner from flattening it into a join) can
-# only be run as a probe per row of the group.
+# A LATERAL lookup with OFFSET 0 (which keeps the planner from flattening it into a join) can
+# only be run as a probe per row of the group. Not LIMIT 1: costed as "the first row will do",
+# any index starting with the project looked as cheap as the unique one.
 
 
 @cache
@@ -111,7 +112,7 @@ def _lock_sql(param: str) -> str:
         f"INSERT INTO {usage} AS u (account_id, period_start, used) "
         "SELECT k.account_id, (e->>1)::date, 0 "
         f"FROM json_array_elements({param}) e CROSS JOIN LATERAL ("
-        f"SELECT a.id AS account_id FROM {account} a WHERE a.id = (e->>0)::bigint LIMIT 1) k "
+        f"SELECT a.id AS account_id FROM {account} a WHERE a.id = (e->>0)::bigint OFFSET 0) k "
         "ORDER BY 1, 2 "
         # `WHERE false` updates nothing yet still locks the existing row (PostgreSQL's INSERT
         # documentation): no dead row version per group on the hottest row of the database.
@@ -130,7 +131,7 @@ def _record_sql(param: str) -> str:
         f"WITH b AS (SELECT * FROM json_to_recordset({param}) AS b({columns})), "
         "lim AS (SELECT ba.a AS id, l.n FROM (SELECT DISTINCT b.a FROM b) ba "
         f"CROSS JOIN LATERAL (SELECT COALESCE(pl.monthly_order_limit, {UNLIMITED}) AS n "
-        f"FROM {account} a JOIN {plan} pl ON pl.id = a.plan_id WHERE a.id = ba.a LIMIT 1) l), "
+        f"FROM {account} a JOIN {plan} pl ON pl.id = a.plan_id WHERE a.id = ba.a OFFSET 0) l), "
         # `fresh`: not stored yet and the first of its id in the group. `room`: what the
         # plan still allows, read under the lock statement 1 took.
         "placed AS (SELECT b.*, GREATEST(lim.n - us.used, 0) AS room, "
@@ -138,10 +139,10 @@ def _record_sql(param: str) -> str:
         "AND row_number() OVER (PARTITION BY b.p, b.x ORDER BY b.s) = 1) AS fresh "
         "FROM b JOIN lim ON lim.id = b.a "
         f"CROSS JOIN LATERAL (SELECT u.used FROM {usage} u "
-        "WHERE u.account_id = b.a AND u.period_start = b.ps LIMIT 1) us "
-        f"CROSS JOIN LATERAL (SELECT 1 FROM {project} pj WHERE pj.id = b.p LIMIT 1) pj "
+        "WHERE u.account_id = b.a AND u.period_start = b.ps OFFSET 0) us "
+        f"CROSS JOIN LATERAL (SELECT 1 FROM {project} pj WHERE pj.id = b.p OFFSET 0) pj "
         f"LEFT JOIN LATERAL (SELECT 1 AS hit FROM {order} o "
-        "WHERE o.project_id = b.p AND o.external_id = b.x LIMIT 1) known ON true), "
+        "WHERE o.project_id = b.p AND o.external_id = b.x OFFSET 0) known ON true), "
         # `ahead`: fresh orders of the same account and period earlier in the group, each of
         # which takes a unit of quota before this one.
         "ordered AS (SELECT pl.*, count(*) FILTER (WHERE pl.fresh) OVER (PARTITION BY pl.a, pl.ps "
@@ -382,9 +383,30 @@ def _ensure_prepared(raw: psycopg.Connection[Any]) -> None:
         for name in (_LOCK, _RECORD):
             with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
                 raw.execute(f"DEALLOCATE {name}")  # gone already after a DISCARD ALL
+    _analyse_if_unknown(raw)
     raw.execute(f"PREPARE {_LOCK}(json) AS {_lock_sql('$1')}")
     raw.execute(f"PREPARE {_RECORD}(json) AS {_record_sql('$1')}")
     _prepared_on[raw] = [now, prepared[1] if prepared else 0]
+
+
+def _analyse_if_unknown(raw: psycopg.Connection[Any]) -> None:
+    """ANALYZE the order table if PostgreSQL knows nothing, or nothing current, about it.
+
+    Without statistics, every index that starts with the project looks as good as the unique
+    (project, id) one for the duplicate check, and the plan may walk all of a project's orders
+    for each new one. Autovacuum analyses the table soon enough on its own schedule; this
+    covers a new instance's first minutes (and a table that has doubled since).
+    """
+    table = Order._meta.db_table
+    # The table's size on disk is current; its statistics date from the last ANALYZE.
+    row = raw.execute(
+        "SELECT c.reltuples < 0 OR pg_relation_size(c.oid) > "
+        "(2 * c.relpages + 8) * current_setting('block_size')::bigint "
+        "FROM pg_class c WHERE c.oid = %s::regclass",
+        [table],
+    ).fetchone()
+    if row and row[0]:
+        raw.execute(f"ANALYZE {table}")
 
 
 def _rollback(raw: psycopg.Connection[Any]) -> None:
