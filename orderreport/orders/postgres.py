@@ -389,21 +389,26 @@ def _ensure_prepared(raw: psycopg.Connection[Any]) -> None:
     _prepared_on[raw] = [now, prepared[1] if prepared else 0]
 
 
+# Past this size (about 100,000 orders) the statistics autovacuum keeps are good enough for
+# these lookups, and an ANALYZE in the committer's path would hold up a group noticeably.
+_ANALYSE_BELOW_PAGES = 4096
+
+
 def _analyse_if_unknown(raw: psycopg.Connection[Any]) -> None:
     """ANALYZE the order table if PostgreSQL knows nothing, or nothing current, about it.
 
     Without statistics, every index that starts with the project looks as good as the unique
     (project, id) one for the duplicate check, and the plan may walk all of a project's orders
     for each new one. Autovacuum analyses the table soon enough on its own schedule; this
-    covers a new instance's first minutes (and a table that has doubled since).
+    covers a new instance's first minutes, while the table is small and quick to analyse.
     """
     table = Order._meta.db_table
     # The table's size on disk is current; its statistics date from the last ANALYZE.
     row = raw.execute(
-        "SELECT c.reltuples < 0 OR pg_relation_size(c.oid) > "
-        "(2 * c.relpages + 8) * current_setting('block_size')::bigint "
+        "SELECT c.reltuples < 0 OR (c.relpages < %s AND pg_relation_size(c.oid) > "
+        "(2 * c.relpages + 8) * current_setting('block_size')::bigint) "
         "FROM pg_class c WHERE c.oid = %s::regclass",
-        [table],
+        [_ANALYSE_BELOW_PAGES, table],
     ).fetchone()
     if row and row[0]:
         raw.execute(f"ANALYZE {table}")
