@@ -28,8 +28,7 @@ class Command(BaseCommand):
             type=int,
             default=int(os.environ.get("WEB_THREADS", "0")),
             help="Python threads per process: they overlap database and cache round trips "
-            "(default: 12 divided among the processes, at least 4; each keeps one database "
-            "connection)",
+            "(default: 16)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,12 +40,12 @@ class Command(BaseCommand):
         # Pages need the hashed static files' manifest; collecting is quick when nothing
         # changed and saves every deployment from a forgotten step.
         call_command("collectstatic", interactive=False, verbosity=0)
-        # About a dozen threads in all measured best on two cores (benchmarks/RESULTS.md, final
-        # runs): enough to overlap PostgreSQL and Redis round trips, few enough that a backend
-        # holding the account's usage row is rarely descheduled behind thirty others (16 per
-        # process gave lower throughput and a p99 a third higher). Each thread keeps its own
-        # database connection.
-        threads = options["threads"] or max(4, 12 // workers)
+        # 16 per process (benchmarks/RESULTS.md): an order's thread mostly waits for its
+        # group's commit (orders/postgres.py), so more threads in flight mean larger groups
+        # and fewer transactions; 8 per process measured about a sixth fewer orders a second,
+        # 24 a little more, with pages and the baseline a little slower. Order threads need
+        # no database connection of their own; event and page threads keep one each.
+        threads = options["threads"] or 16
         env = os.environ.copy()
         env.setdefault("DB_CONN_MAX_AGE", "600")
         env.setdefault("DJANGO_SETTINGS_MODULE", "orderreport.settings")
