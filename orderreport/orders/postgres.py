@@ -389,9 +389,11 @@ def _ensure_prepared(raw: psycopg.Connection[Any]) -> None:
     _prepared_on[raw] = [now, prepared[1] if prepared else 0]
 
 
-# Past this size (about 100,000 orders) the statistics autovacuum keeps are good enough for
-# these lookups, and an ANALYZE in the committer's path would hold up a group noticeably.
-_ANALYSE_BELOW_PAGES = 4096
+# Up to 4 MB (several thousand orders) an ANALYZE takes a few milliseconds. Past that it would
+# hold up a group noticeably (and show in the p99), and the statistics taken so far (or
+# autovacuum's, whose ANALYZE also makes the committer plan again) are enough for a choice
+# between a project's indexes.
+_ANALYSE_BELOW_PAGES = 512
 
 
 def _analyse_if_unknown(raw: psycopg.Connection[Any]) -> None:
