@@ -49,7 +49,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from psycopg.pq import TransactionStatus
 
 from orderreport.accounts.models import Account, Plan, Usage
@@ -242,6 +242,7 @@ _REPLAN_AFTER_GROUPS = (10, 100, 1000)
 
 MAX_GROUP = 256  # orders per transaction; more wait for the next one
 IDLE_SECONDS = 30.0  # the committer closes its database connection after this long idle
+WAIT_SECONDS = 60.0  # a request gives up on its order's commit after this long (503)
 
 
 class _Waiter:
@@ -272,14 +273,13 @@ class GroupCommit:
         waiter = _Waiter(order)
         with self._wake:
             if self._thread is None:
-                self._stopping = False
-                self._thread = threading.Thread(
-                    target=self._run, name="orderreport-group-commit", daemon=True
-                )
-                self._thread.start()
+                self._start()
             self._queue.append(waiter)
             self._wake.notify()
-        waiter.done.acquire()
+        if not waiter.done.acquire(timeout=WAIT_SECONDS):
+            # The database is stuck (a lock held elsewhere, a hung connection): answer 503.
+            # The order may still commit later; the client's retry then gets 409.
+            raise DatabaseError(f"the order was not committed within {WAIT_SECONDS:g} s")
         if waiter.error is not None:
             raise waiter.error
         assert waiter.result is not None
@@ -307,9 +307,30 @@ class GroupCommit:
                         self._thread = None
                         return
                     group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-                self._commit(db, group)
+                try:
+                    self._commit(db, group)
+                except BaseException as exc:  # a bug must not leave requests waiting
+                    log.exception("the group committer failed")
+                    for waiter in group:
+                        if waiter.result is None and waiter.error is None:
+                            waiter.error = exc
+                            waiter.done.release()
         finally:
+            with self._wake:
+                if self._thread is threading.current_thread():
+                    # Died with orders queued (the loop above only returns when stopping
+                    # with an empty queue): a successor takes them over.
+                    self._thread = None
+                    if self._queue:
+                        self._start()
             db.close()
+
+    def _start(self) -> None:
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._run, name="orderreport-group-commit", daemon=True
+        )
+        self._thread.start()
 
     def _commit(self, db: Any, group: list[_Waiter]) -> None:
         try:

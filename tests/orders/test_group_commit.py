@@ -495,9 +495,7 @@ def submit_all(
 ) -> list[OrderResult | BaseException]:
     """Submit every order from its own thread, all at once, as request threads would.
 
-    Straight to the committer by default: postgres.record_order first opens a connection of
-    the calling thread (to ask whether it is in a transaction), and forty of those on a
-    shared server can exhaust max_connections; one test goes through it on purpose.
+    Straight to the committer by default; one test goes through postgres.record_order.
     """
     start = threading.Barrier(len(orders))
 
@@ -744,3 +742,43 @@ def test_the_committer_plans_its_statements_again_as_the_tables_fill(
     assert len(set(prepares)) == 6  # none kept from an earlier preparation
     assert stored_ids(shop) == ["o0", "o1", "o2", "o3"]
     assert used(shop) == 4
+
+
+@committed_data
+def test_a_failing_committer_fails_its_orders_instead_of_leaving_them_waiting(
+    shop: Shop, committer: GroupCommit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit = GroupCommit._commit
+    broken = {"once": True}
+
+    def commit_with_a_bug(self: GroupCommit, db: Any, group: list[Any]) -> None:
+        if broken.pop("once", False):
+            raise RuntimeError("a bug in the committer (simulated)")
+        commit(self, db, group)
+
+    monkeypatch.setattr(GroupCommit, "_commit", commit_with_a_bug)
+    answers = submit_all([pending(shop, "a")])
+    assert [type(a) for a in answers] == [RuntimeError]  # answered (503), not left hanging
+    assert outcomes(results_of(submit_all([pending(shop, "b")]))) == [CREATED]
+    assert stored_ids(shop) == ["b"]
+
+
+@committed_data
+def test_a_request_stops_waiting_for_a_stuck_commit(
+    shop: Shop, committer: GroupCommit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    execute = GroupCommit._execute
+
+    def stuck(self: GroupCommit, db: Any, orders: list[PendingOrder]) -> list[OrderResult]:
+        assert release.wait(timeout=60)
+        return execute(self, db, orders)
+
+    monkeypatch.setattr(GroupCommit, "_execute", stuck)
+    monkeypatch.setattr(postgres, "WAIT_SECONDS", 0.2)
+    answers = submit_all([pending(shop, "slow")])
+    assert [str(a) for a in answers] == ["the order was not committed within 0.2 s"]
+    assert isinstance(answers[0], DatabaseError)
+    release.set()
+    postgres.stop_group_commit()  # waits for the stuck group to finish
+    assert stored_ids(shop) == ["slow"]  # committed after all: a retry would get 409
