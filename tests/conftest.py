@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,6 +215,43 @@ def team(db: None) -> Team:
     Membership.objects.create(account=shop.account, user=viewer, role=Membership.Role.VIEWER)
     outsider = make_shop(domain="outsider.example").user
     return Team(shop=shop, owner=shop.user, admin=admin, viewer=viewer, outsider=outsider)
+
+
+class ProductionEntryPoint:
+    """The live server's application: the tracking endpoints go through the plain WSGI
+    application production serves them with (orderreport/tracking/wsgi.py), the rest to the
+    live server's own Django handler."""
+
+    # Called with each request's environ (tests watching what the server receives).
+    observers: list[Callable[[dict[str, Any]], None]] = []
+
+    def __init__(self, django: Any) -> None:
+        self.django = django
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from orderreport.tracking import wsgi as tracking_wsgi
+
+        for observe in self.observers:
+            observe(environ)
+
+        if environ.get("PATH_INFO") in tracking_wsgi.ROUTES:
+            return tracking_wsgi.application(environ, start_response)
+        return self.django(environ, start_response)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_like_production() -> Iterator[None]:
+    """Browser, race and outbox tests against `live_server` reach the API as shops do.
+
+    Django's live server builds its handler as static(media(WSGIHandler())), and the media
+    handler answers every path itself when MEDIA_URL is empty; the dispatch goes around it.
+    """
+    from django.test import testcases
+
+    media = testcases._MediaFilesHandler
+    testcases._MediaFilesHandler = lambda app: ProductionEntryPoint(media(app))  # type: ignore[misc,assignment]
+    yield
+    testcases._MediaFilesHandler = media  # type: ignore[misc]
 
 
 @pytest.fixture(scope="session", autouse=True)

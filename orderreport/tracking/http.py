@@ -197,7 +197,7 @@ LAST_USED_EVERY = 60.0
 
 
 @contextlib.contextmanager
-def django_request() -> Iterator[None]:
+def django_request(environ: Mapping[str, Any]) -> Iterator[None]:
     """What Django's handler does around a view, for code that uses the thread's connection.
 
     The order path never touches it (orders go through the group committer's own
@@ -205,7 +205,7 @@ def django_request() -> Iterator[None]:
     code that does: a connection that went stale since the last request is replaced first,
     and closed afterwards per CONN_MAX_AGE.
     """
-    signals.request_started.send(sender=None, environ={})
+    signals.request_started.send(sender=None, environ=environ)
     try:
         yield
     finally:

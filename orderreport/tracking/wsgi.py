@@ -71,7 +71,7 @@ def _answer(view: TrackingView, environ: Mapping[str, Any]) -> Answer:
     read = functools.partial(read_wsgi_body, environ)
     if view is order_answer:
         return respond(view, environ, read)
-    with django_request():
+    with django_request(environ):
         return respond(view, environ, read)
 
 

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.signals import request_started
 from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+from tests.conftest import ProductionEntryPoint
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's Chromium: Playwright must never download a browser (there is no network for it).
@@ -197,9 +198,9 @@ def api_requests() -> Iterator[list[tuple[str, str]]]:
     (Chromium does not show preflights to Playwright, so we watch the server)."""
     seen: list[tuple[str, str]] = []
 
-    def note(sender: object, environ: dict[str, Any], **kwargs: Any) -> None:
+    def note(environ: dict[str, Any]) -> None:
         seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
 
-    request_started.connect(note, dispatch_uid="browser-api-requests")
+    ProductionEntryPoint.observers.append(note)
     yield seen
-    request_started.disconnect(dispatch_uid="browser-api-requests")
+    ProductionEntryPoint.observers.remove(note)

@@ -64,3 +64,22 @@ def test_it_refuses_alike_either_way(make_client: type[Client], path: str, shop:
     assert preflight["Access-Control-Allow-Methods"] == "POST, OPTIONS"
     bad_host = post(client, path, order(), shop, HTTP_HOST="evil.example")
     assert_error(bad_host, 400, "Bad request", "bad_request")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_live_server_serves_the_api_as_production_does(live_server: Any) -> None:
+    import httpx
+
+    from tests.conftest import make_shop
+
+    shop = make_shop()
+    headers = {"X-API-KEY": shop.key.key, "Origin": "https://example.com"}
+    order_answer = httpx.post(
+        f"{live_server.url}/api/orders/track", json=order("live-1"), headers=headers
+    )
+    assert order_answer.status_code == 201
+    # Django's SecurityMiddleware would have added a Referrer-Policy: this came the plain way.
+    assert "referrer-policy" not in order_answer.headers
+    assert order_answer.headers["x-content-type-options"] == "nosniff"
+    page = httpx.get(f"{live_server.url}/accounts/login/")
+    assert page.headers["referrer-policy"] == "same-origin"  # pages still go through Django
