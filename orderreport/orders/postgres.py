@@ -221,8 +221,13 @@ def record_in_transaction(orders: Sequence[PendingOrder]) -> list[OrderResult]:
 
 _LOCK = "orderreport_lock_usage"
 _RECORD = "orderreport_record_orders"
+# lock_timeout: one committer serves every tenant of the process, so a usage row held for
+# long elsewhere (an account being deleted with all its orders) must not stall the others'
+# orders behind it. The group then fails and is retried order by order: only the orders of
+# the locked account fail (503, the client retries).
+LOCK_TIMEOUT_MS = 2000
 _ONE_ROUND_TRIP = (
-    "BEGIN; SET LOCAL synchronous_commit TO off; "
+    "BEGIN; SET LOCAL synchronous_commit TO off; SET LOCAL lock_timeout TO %s; "
     f"EXECUTE {_LOCK}(%s); EXECUTE {_RECORD}(%s); "
     "COMMIT; SELECT pg_current_xact_id()"
 )
@@ -362,18 +367,18 @@ class GroupCommit:
                 _ensure_prepared(raw)
                 cur = raw.cursor()
                 try:
-                    cur.execute(_ONE_ROUND_TRIP, (pairs, items))
+                    cur.execute(_ONE_ROUND_TRIP, (f"{LOCK_TIMEOUT_MS}ms", pairs, items))
                 except psycopg.errors.InvalidSqlStatementName:
                     # Someone ran DISCARD ALL / DEALLOCATE on this connection: prepare again.
                     _rollback(raw)
                     _prepared_on.pop(raw, None)
                     _ensure_prepared(raw)
-                    cur.execute(_ONE_ROUND_TRIP, (pairs, items))
+                    cur.execute(_ONE_ROUND_TRIP, (f"{LOCK_TIMEOUT_MS}ms", pairs, items))
             except BaseException:
                 _rollback(raw)
                 raise
-            # Results: BEGIN, SET, lock, record (one row per order), COMMIT, the flush.
-            for _ in range(3):
+            # Results: BEGIN, SET, SET, lock, record (one row per order), COMMIT, the flush.
+            for _ in range(4):
                 cur.nextset()
             rows = cur.fetchall()
         return _outcomes(len(orders), rows)

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, DataError, connection, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 
 from orderreport.accounts.billing import billing_period
@@ -782,3 +789,34 @@ def test_a_request_stops_waiting_for_a_stuck_commit(
     release.set()
     postgres.stop_group_commit()  # waits for the stuck group to finish
     assert stored_ids(shop) == ["slow"]  # committed after all: a retry would get 409
+
+
+@committed_data
+def test_a_usage_row_locked_elsewhere_holds_up_only_its_own_accounts_orders(
+    shop: Shop, committer: GroupCommit, groups: Groups, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = make_shop(domain="other.example")
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT_MS", 300)
+    Usage.objects.create(account=shop.account, period_start=period_of(shop), used=0)
+    # Another session holds the shop's usage row (say the account is being deleted).
+    blocker = connections.create_connection("default")
+    try:
+        with blocker.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(
+                "SELECT used FROM accounts_usage WHERE account_id = %s FOR UPDATE",
+                [shop.account.id],
+            )
+            answers = submit_behind_one(
+                pending(other, "first"), [pending(shop, "stuck"), pending(other, "ok")], groups
+            )
+            cursor.execute("ROLLBACK")
+    finally:
+        blocker.close()
+    created = [a for a in answers if isinstance(a, OrderResult)]
+    failed = [a for a in answers if isinstance(a, BaseException)]
+    assert outcomes(created) == [CREATED, CREATED]  # the other tenant's orders went through
+    assert [type(e) for e in failed] == [OperationalError]  # lock timeout: answered 503
+    assert stored_ids(other) == ["first", "ok"]
+    assert stored_ids(shop) == []
+    assert outcomes(results_of(submit_all([pending(shop, "stuck")]))) == [CREATED]  # retried
