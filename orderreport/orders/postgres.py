@@ -29,7 +29,9 @@ The transaction, one pipeline of prepared statements:
    disk, and concurrent groups share flushes.
 
 If a group fails as a whole (an order whose project was deleted a moment ago, a deadlock), its
-orders are retried one by one, so a bad order fails alone.
+orders are retried one by one, so a bad order fails alone. If it waited too long for a usage
+row locked elsewhere, it is retried account by account, and that account's orders fail
+together.
 """
 
 from __future__ import annotations
@@ -223,8 +225,8 @@ _LOCK = "orderreport_lock_usage"
 _RECORD = "orderreport_record_orders"
 # lock_timeout: one committer serves every tenant of the process, so a usage row held for
 # long elsewhere (an account being deleted with all its orders) must not stall the others'
-# orders behind it. The group then fails and is retried order by order: only the orders of
-# the locked account fail (503, the client retries).
+# orders behind it. The group then fails and is retried account by account: only the orders
+# of the locked account fail (503, the client retries), each group costing two timeouts.
 LOCK_TIMEOUT_MS = 2000
 _ONE_ROUND_TRIP = (
     "BEGIN; SET LOCAL synchronous_commit TO off; SET LOCAL lock_timeout TO %s; "
@@ -341,13 +343,24 @@ class GroupCommit:
         try:
             results = self._execute(db, [w.order for w in group])
         except BaseException as exc:
-            if len(group) > 1:
+            if _lock_timed_out(exc):
+                # A usage row locked elsewhere: the other accounts' orders go again without
+                # it, that account's orders fail together (each alone would wait again).
+                accounts: dict[int, list[_Waiter]] = {}
+                for waiter in group:
+                    accounts.setdefault(waiter.order.account_id, []).append(waiter)
+                if len(accounts) > 1:
+                    for part in accounts.values():
+                        self._commit(db, part)
+                    return
+            elif len(group) > 1:
                 log.warning("a group of %d orders failed (%s); retrying each", len(group), exc)
                 for waiter in group:
                     self._commit(db, [waiter])
                 return
-            group[0].error = exc
-            group[0].done.release()
+            for waiter in group:
+                waiter.error = exc
+                waiter.done.release()
             return
         for waiter, result in zip(group, results, strict=True):
             waiter.result = result
@@ -382,6 +395,11 @@ class GroupCommit:
                 cur.nextset()
             rows = cur.fetchall()
         return _outcomes(len(orders), rows)
+
+
+def _lock_timed_out(exc: BaseException) -> bool:
+    """True if the group waited lock_timeout for a row: every order of that account would."""
+    return isinstance(exc.__cause__, psycopg.errors.LockNotAvailable)
 
 
 def _dropped_while_idle(raw: psycopg.Connection[Any]) -> bool:

@@ -820,3 +820,33 @@ def test_a_usage_row_locked_elsewhere_holds_up_only_its_own_accounts_orders(
     assert stored_ids(other) == ["first", "ok"]
     assert stored_ids(shop) == []
     assert outcomes(results_of(submit_all([pending(shop, "stuck")]))) == [CREATED]  # retried
+
+
+@committed_data
+def test_orders_waiting_for_a_locked_usage_row_fail_together_not_one_by_one(
+    shop: Shop, committer: GroupCommit, groups: Groups, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = make_shop(domain="other.example")
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT_MS", 200)
+    Usage.objects.create(account=shop.account, period_start=period_of(shop), used=0)
+    blocker = connections.create_connection("default")
+    try:
+        with blocker.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(
+                "SELECT used FROM accounts_usage WHERE account_id = %s FOR UPDATE",
+                [shop.account.id],
+            )
+            stuck = [pending(shop, f"stuck-{n}") for n in range(3)]
+            answers = submit_behind_one(
+                pending(other, "first"), [*stuck, pending(other, "ok")], groups
+            )
+            cursor.execute("ROLLBACK")
+    finally:
+        blocker.close()
+    assert sum(isinstance(a, OperationalError) for a in answers) == 3
+    assert stored_ids(other) == ["first", "ok"]
+    # The first order alone; the group of four waits out the lock once; then the other
+    # account's order goes alone and the locked account's three wait once more, together.
+    assert groups.calls[:2] == [(1, True), (4, False)]
+    assert sorted(groups.calls[2:]) == [(1, True), (3, False)]
