@@ -119,17 +119,24 @@ def with_cors(answer: Answer, environ: Mapping[str, Any]) -> Answer:
     return answer
 
 
+def declared_length(environ: Mapping[str, Any]) -> int:
+    """The request's Content-Length; 0 when it is missing or not a number.
+
+    No valid length, no body (as Django reads it): the request goes on with an empty body
+    and ends as "Invalid data payload".
+    """
+    try:
+        return max(0, int(environ.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
 def read_wsgi_body(environ: Mapping[str, Any], limit: int) -> bytes | None:
     """The body from the WSGI input stream, or None when it is over the limit."""
-    try:
-        declared = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        # No valid length, no body (as Django reads it): the request goes on with an empty
-        # body and ends as "Invalid data payload".
-        return b""
+    declared = declared_length(environ)
     if declared > limit:
         return None
-    if declared <= 0:
+    if not declared:
         return b""
     try:
         body: bytes = environ["wsgi.input"].read(declared)

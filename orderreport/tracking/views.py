@@ -8,7 +8,6 @@ the URLconf (runserver, reverse()).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -23,6 +22,7 @@ from orderreport.tracking.http import (
     BodyReader,
     TrackingView,
     UnreadableBody,
+    declared_length,
     error,
     json_answer,
     note_key_used,
@@ -72,13 +72,11 @@ def event_answer(info: KeyInfo, body: dict[str, Any], meta: RequestMeta) -> Answ
 
 def _django_reader(request: HttpRequest) -> BodyReader:
     def read(limit: int) -> bytes | None:
-        meta: Mapping[str, Any] = request.META
-        try:
-            declared = int(meta.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return b""  # as read_wsgi_body
+        declared = declared_length(request.META)
         if declared > limit:
             return None
+        if not declared:
+            return b""
         try:
             body = request.body
         except RequestDataTooBig:

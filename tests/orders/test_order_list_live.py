@@ -11,6 +11,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from tests.browser.conftest import CHROMIUM_ARGS
 from tests.conftest import make_shop
 from tests.orders.conftest import MakeOrder
 
@@ -18,17 +19,6 @@ pytestmark = [
     pytest.mark.browser,
     # The live server sees only committed rows; serialized rollback brings back the seeded plans.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
 ]
 
 
