@@ -44,7 +44,7 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 # The worktree's package, not whatever an editable install elsewhere points to.
 sys.path.insert(0, str(ROOT))
 
-from orderreport.tracking.examples import GUIDE_ORDER  # noqa: E402
+from orderreport.examples import GUIDE_ORDER  # noqa: E402
 
 ORDER_PATH = "/api/orders/track"
 BASELINE_PATH = "/bench/baseline"

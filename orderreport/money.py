@@ -6,7 +6,10 @@ import re
 from decimal import Decimal
 
 from babel.core import UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+# The ISO 4217 codes an order may carry (the API's rule, the project settings' choices).
+CURRENCIES = frozenset(list_currencies())
 
 
 def to_major(amount: int, currency: str) -> Decimal:

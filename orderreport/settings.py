@@ -48,7 +48,7 @@ INSTALLED_APPS = [
     "orderreport",
     "orderreport.accounts",
     "orderreport.projects",
-    "orderreport.tracking",
+    "orderreport.ingest",
     "orderreport.orders",
     "orderreport.events",
     "allauth",

@@ -7,8 +7,8 @@ from django.urls import include, path, re_path
 from django.views import defaults
 
 from orderreport import views
-from orderreport.tracking import views as tracking
-from orderreport.tracking.http import error_response
+from orderreport.ingest import views as tracking
+from orderreport.ingest.http import error_response
 
 urlpatterns = [
     # The guide's paths; a trailing slash is forgiven, since shops paste URLs by hand.

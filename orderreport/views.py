@@ -20,7 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 def api_not_found(request: HttpRequest) -> HttpResponse:
     """Any other /api/ path: a JSON 404, never an HTML page (DEBUG included)."""
-    from orderreport.tracking.http import error_response
+    from orderreport.ingest.http import error_response
 
     return error_response(404, "Not found", "not_found")
 

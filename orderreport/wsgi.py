@@ -37,7 +37,7 @@ def _api_handler() -> WSGIHandler:
 api = _api_handler()
 
 # Imported after Django is set up (get_wsgi_application above).
-from orderreport.tracking import wsgi as tracking  # noqa: E402
+from orderreport.ingest import wsgi as tracking  # noqa: E402
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -112,10 +112,10 @@ def other_shop(db: None) -> Shop:
 
 class ProductionApiHandler(ClientHandler):
     """Django's test handler, except that the two tracking endpoints go through the plain WSGI
-    application that serves them in production (orderreport/tracking/wsgi.py)."""
+    application that serves them in production (orderreport/ingest/wsgi.py)."""
 
     def __call__(self, environ: dict[str, Any]) -> HttpResponse:
-        from orderreport.tracking import wsgi as tracking_wsgi
+        from orderreport.ingest import wsgi as tracking_wsgi
 
         if environ["PATH_INFO"] not in tracking_wsgi.ROUTES:
             return super().__call__(environ)
@@ -219,7 +219,7 @@ def team(db: None) -> Team:
 
 class ProductionEntryPoint:
     """The live server's application: the tracking endpoints go through the plain WSGI
-    application production serves them with (orderreport/tracking/wsgi.py), the rest to the
+    application production serves them with (orderreport/ingest/wsgi.py), the rest to the
     live server's own Django handler."""
 
     # Called with each request's environ (tests watching what the server receives).
@@ -229,7 +229,7 @@ class ProductionEntryPoint:
         self.django = django
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        from orderreport.tracking import wsgi as tracking_wsgi
+        from orderreport.ingest import wsgi as tracking_wsgi
 
         for observe in self.observers:
             observe(environ)

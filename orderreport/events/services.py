@@ -8,9 +8,9 @@ import orjson
 from django.db import connection, transaction
 
 from orderreport.events.models import EventRecord
+from orderreport.ingest.meta import RequestMeta
+from orderreport.ingest.schemas import EventPayload
 from orderreport.notify.outbox import enqueue_event
-from orderreport.tracking.meta import RequestMeta
-from orderreport.tracking.schemas import EventPayload
 
 
 @cache

@@ -13,10 +13,10 @@ from django.db import connection, transaction
 
 from orderreport.accounts.billing import billing_period
 from orderreport.accounts.models import Account, Plan, Usage
+from orderreport.ingest.meta import RequestMeta
+from orderreport.ingest.schemas import OrderPayload
 from orderreport.notify.outbox import enqueue_order, note_usage
 from orderreport.orders.models import Order
-from orderreport.tracking.meta import RequestMeta
-from orderreport.tracking.schemas import OrderPayload
 
 DEFAULT_CURRENCY = "RUB"
 # Stands in for "no limit" in SQL comparisons; no account records 2^62 orders a month.

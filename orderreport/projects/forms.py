@@ -13,9 +13,9 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from orderreport.accounts.models import Account
+from orderreport.money import CURRENCIES
 from orderreport.projects.domains import InvalidDomain, normalize_domain
 from orderreport.projects.models import Domain, Project
-from orderreport.tracking.schemas import CURRENCIES
 
 # normalize_domain's fixed messages, marked here so makemessages keeps them; DomainForm shows
 # InvalidDomain's text through gettext. (Messages quoting the input stay English.)

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from orderreport.examples import GUIDE_ORDER
 from orderreport.projects.models import Project
 from orderreport.projects.services import Setup
-from orderreport.tracking.examples import GUIDE_ORDER
 
 API_KEY_PLACEHOLDER = "YOUR_API_KEY"
 EVENT_KEY_PLACEHOLDER = "YOUR_EVENT_KEY"

@@ -1,7 +1,7 @@
 """Project actions shared by the dashboard, the command line and the tests.
 
 Every change goes through Model.save()/delete(), never QuerySet.update(): the tracking API's
-key cache is invalidated by model signals (orderreport/tracking/signals.py), and that is what
+key cache is invalidated by model signals (orderreport/ingest/signals.py), and that is what
 makes a deactivated key fail on the very next API request.
 """
 

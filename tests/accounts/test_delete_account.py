@@ -8,7 +8,7 @@ from orderreport.accounts.services import create_account
 from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
 from orderreport.projects.models import ApiKey, Project
-from orderreport.tracking.examples import GUIDE_ORDER
+from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop, Team
 
 pytestmark = pytest.mark.django_db

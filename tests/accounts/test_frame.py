@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from orderreport.accounts.models import Membership, User
-from orderreport.tracking.examples import GUIDE_ORDER
+from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Team
 
 pytestmark = pytest.mark.django_db

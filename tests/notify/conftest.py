@@ -17,7 +17,7 @@ from orderreport.notify.config import (
 )
 from orderreport.notify.models import Channel, Delivery
 from orderreport.notify.worker import Worker
-from orderreport.tracking.examples import GUIDE_ORDER
+from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop
 from tests.notify.servers import FakeTelegram, LocalHTTPServer, Mailbox, Request, start_smtp
 

@@ -16,7 +16,7 @@ from orderreport.notify import outbox
 from orderreport.notify.models import Delivery, LimitWarning
 from orderreport.orders.models import Order
 from orderreport.projects.models import Event
-from orderreport.tracking.examples import GUIDE_ORDER
+from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop
 from tests.notify.conftest import (
     Receiver,

@@ -13,8 +13,8 @@ from orderreport.notify.models import Delivery, LimitWarning
 from orderreport.orders.models import Order
 from tests.conftest import Shop
 from tests.notify.conftest import telegram_channel, webhook_channel
-from tests.tracking.helpers import plan_with_limit
-from tests.tracking.test_concurrency import post_all
+from tests.ingest.helpers import plan_with_limit
+from tests.ingest.test_concurrency import post_all
 
 pytestmark = [
     pytest.mark.postgres,

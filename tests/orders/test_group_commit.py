@@ -37,7 +37,7 @@ from orderreport.orders.services import OrderResult, Outcome
 from orderreport.projects.models import Project
 from tests.conftest import Shop, make_shop
 from tests.notify.conftest import webhook_channel
-from tests.tracking.helpers import plan_with_limit
+from tests.ingest.helpers import plan_with_limit
 
 pytestmark = pytest.mark.postgres
 

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from orderreport.projects.models import ApiKey
-from orderreport.tracking import http as tracking_http
+from orderreport.ingest import http as tracking_http
 from tests.conftest import Api, Shop, Team
 
 

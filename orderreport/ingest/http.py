@@ -27,10 +27,10 @@ from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.utils import timezone
 
+from orderreport.ingest.admission import admit
+from orderreport.ingest.lookup import KeyInfo
+from orderreport.ingest.meta import RequestMeta
 from orderreport.projects.domains import host_matches, origin_host
-from orderreport.tracking.admission import admit
-from orderreport.tracking.lookup import KeyInfo
-from orderreport.tracking.meta import RequestMeta
 
 log = logging.getLogger(__name__)
 

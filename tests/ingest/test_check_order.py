@@ -11,7 +11,7 @@ from django.test import Client
 from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_error, assert_invalid, order
+from tests.ingest.helpers import assert_error, assert_invalid, order
 
 PATHS = ["/api/orders/track", "/api/events/track"]
 TOO_LARGE = b'{"id": "x", "total": 1, "pad": "' + b"a" * (64 * 1024) + b'"}'

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import order, plan_with_limit
+from tests.ingest.helpers import order, plan_with_limit
 
 PATHS = ["/api/orders/track", "/api/events/track"]
 

@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from orderreport.tracking.http import (
+from orderreport.ingest.http import (
     Answer,
     TrackingView,
     django_request,
@@ -36,7 +36,7 @@ from orderreport.tracking.http import (
     respond,
     with_cors,
 )
-from orderreport.tracking.views import event_answer, order_answer
+from orderreport.ingest.views import event_answer, order_answer
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_error
+from tests.ingest.helpers import assert_error
 
 PATHS = ["/api/orders/track", "/api/events/track"]
 KNOWN = {201, 401, 402, 403, 409, 413, 422, 429}
@@ -244,7 +244,7 @@ def test_an_order_whose_project_goes_between_the_key_check_and_the_insert_is_ref
     api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from orderreport.projects.models import Project
-    from orderreport.tracking import http
+    from orderreport.ingest import http
 
     admit = http.admit
 

@@ -91,7 +91,7 @@ def retry_after(item: RateLimitItem, ident: str) -> int:
 def redis_window_keys(item: RateLimitItem, ident: str) -> tuple[str, str]:
     """The Redis keys (previous, current window) the library keeps this counter in.
 
-    orderreport/tracking/admission.py updates them with the library's own algorithm, in the
+    orderreport/ingest/admission.py updates them with the library's own algorithm, in the
     same round trip as the key lookup; the library still reads them for Retry-After.
     """
     store = _limiter().storage

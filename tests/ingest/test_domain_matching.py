@@ -8,7 +8,7 @@ from orderreport.orders.models import Order
 from orderreport.projects.domains import normalize_domain
 from orderreport.projects.models import Domain
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_error, order
+from tests.ingest.helpers import assert_error, order
 
 
 def add_domain(shop: Shop, pasted: str, active: bool = True) -> Domain:

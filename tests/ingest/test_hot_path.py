@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from orderreport.accounts.models import Plan, Usage
 from orderreport.accounts.services import orders_used, set_plan
 from orderreport.orders.models import Order
-from orderreport.tracking.examples import GUIDE_ORDER
+from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop, make_shop
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from orderreport.events.models import EventRecord
 from orderreport.projects.models import Event
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_invalid
+from tests.ingest.helpers import assert_invalid
 
 GUIDE_DATA = [
     {"name": "Имя", "value": "Ruslan Garapov"},

@@ -14,8 +14,8 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from orderreport.accounts.models import Account
+from orderreport.ingest.lookup import invalidate_keys, invalidate_projects
 from orderreport.projects.models import ApiKey, Domain, Event, Project
-from orderreport.tracking.lookup import invalidate_keys, invalidate_projects
 
 
 def _twice(func: Any, *args: Any) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from orderreport.orders.models import Order
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_error
+from tests.ingest.helpers import assert_error
 
 LIMIT = 64 * 1024
 

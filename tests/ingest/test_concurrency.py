@@ -17,7 +17,7 @@ import pytest
 from orderreport.accounts.services import orders_used, set_plan
 from orderreport.orders.models import Order
 from tests.conftest import Shop
-from tests.tracking.helpers import plan_with_limit
+from tests.ingest.helpers import plan_with_limit
 
 # serialized_rollback: the flush between transactional tests also deletes the seeded plans.
 pytestmark = [

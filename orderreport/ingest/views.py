@@ -16,8 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
 from orderreport.events.services import record_event
-from orderreport.orders.services import Outcome, record_order
-from orderreport.tracking.http import (
+from orderreport.ingest.http import (
     Answer,
     BodyReader,
     TrackingView,
@@ -29,9 +28,10 @@ from orderreport.tracking.http import (
     respond,
     to_response,
 )
-from orderreport.tracking.lookup import KeyInfo
-from orderreport.tracking.meta import RequestMeta
-from orderreport.tracking.schemas import EventPayload, OrderPayload, error_map
+from orderreport.ingest.lookup import KeyInfo
+from orderreport.ingest.meta import RequestMeta
+from orderreport.ingest.schemas import EventPayload, OrderPayload, error_map
+from orderreport.orders.services import Outcome, record_order
 
 
 def _validation_error(exc: ValidationError) -> Answer:

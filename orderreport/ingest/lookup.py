@@ -3,7 +3,7 @@
 Cached in the shared cache (Redis in production) so a tracking request normally costs one
 cache read and no database query; unknown keys are cached too, so a flood of bad keys never
 reaches the database. Every change to a key, domain, event, project or account deletes the
-affected entries (orderreport/tracking/signals.py), so a deactivated key is refused on the
+affected entries (orderreport/ingest/signals.py), so a deactivated key is refused on the
 very next request from any process.
 """
 

@@ -11,10 +11,10 @@ from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
 from orderreport.orders.services import Outcome, record_order
 from orderreport.projects.models import ApiKey, Domain, Project
-from orderreport.tracking.meta import RequestMeta
-from orderreport.tracking.schemas import OrderPayload
+from orderreport.ingest.meta import RequestMeta
+from orderreport.ingest.schemas import OrderPayload
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_error, order, plan_with_limit
+from tests.ingest.helpers import assert_error, order, plan_with_limit
 
 LIMIT_MESSAGE = "Monthly order limit reached for this account."
 

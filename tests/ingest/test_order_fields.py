@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from orderreport.orders.models import Order
-from orderreport.tracking.examples import GUIDE_ORDER
+from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_invalid, order
+from tests.ingest.helpers import assert_invalid, order
 
 MAX_INT64 = 2**63 - 1
 IMAGE = "https://example.com/a.jpg"

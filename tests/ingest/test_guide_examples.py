@@ -6,7 +6,7 @@ import json
 
 from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
-from orderreport.tracking.examples import GUIDE_ORDER
+from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop
 
 # The guide's curl body for an order, byte for byte (Cyrillic and indentation included).

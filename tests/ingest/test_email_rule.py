@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from orderreport.tracking.schemas import OrderPayload
+from orderreport.ingest.schemas import OrderPayload
 
 REFERENCE = TypeAdapter(EmailStr)
 

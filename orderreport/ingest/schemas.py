@@ -10,7 +10,6 @@ import re
 from functools import lru_cache
 from typing import Annotated, Any
 
-from babel.numbers import list_currencies
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,8 +24,9 @@ from pydantic import (
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
 
+from orderreport.money import CURRENCIES
+
 MAX_INT64 = 2**63 - 1
-CURRENCIES = frozenset(list_currencies())
 # PostgreSQL stores no U+0000 in text or jsonb; refusing it here gives a 422 naming the field
 # (instead of a database error) and keeps SQLite and PostgreSQL alike. Checked in Rust.
 NO_NUL = r"^[^\x00]*$"

@@ -6,7 +6,7 @@ from orderreport.accounts.services import orders_used
 from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_error, order
+from tests.ingest.helpers import assert_error, order
 
 
 def test_it_cannot_record_into_another_shop_with_its_domain(

@@ -27,8 +27,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from orderreport.tracking import ratelimit
-from orderreport.tracking.lookup import (
+from orderreport.ingest import ratelimit
+from orderreport.ingest.lookup import (
     MAX_KEY_LENGTH,
     KeyInfo,
     cache_key,

@@ -9,7 +9,7 @@ import pytest
 from orderreport.accounts.services import orders_used
 from orderreport.orders.models import Order
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_error, order
+from tests.ingest.helpers import assert_error, order
 
 # A burst of 3 refilled at 0.001/s: the fourth request in a test is always over.
 SLOW = 0.001

@@ -15,7 +15,7 @@ from django.test import Client
 
 from orderreport.orders.models import Order
 from tests.conftest import ApiClient, Shop
-from tests.tracking.helpers import assert_error, order
+from tests.ingest.helpers import assert_error, order
 
 PATHS = ["/api/orders/track", "/api/orders/track/", "/api/events/track"]
 

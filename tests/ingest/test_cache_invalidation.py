@@ -9,7 +9,7 @@ import pytest
 
 from orderreport.projects.models import ApiKey, Domain, Event, generate_api_key
 from tests.conftest import Api, Shop
-from tests.tracking.helpers import assert_error, order
+from tests.ingest.helpers import assert_error, order
 
 
 def ok(api: Api, shop: Shop, n: str = "1", **kwargs: Any) -> None:
