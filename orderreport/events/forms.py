@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orderreport.events.queries import RecordFilters
-from orderreport.orders.forms import FilterForm
+from orderreport.listing.forms import FilterForm
 from orderreport.projects.models import Event, Project
 
 

@@ -1,4 +1,4 @@
-"""The event record lists' queries; keyset pagination is shared with the order list."""
+"""The event record lists' queries; keyset pagination comes from orderreport.listing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import F, Func, QuerySet, TextField
 
 from orderreport.events.models import EventRecord
-from orderreport.orders.queries import (
+from orderreport.listing.queries import (
     PAGE_SIZE,
     Cursor,
     Page,

@@ -14,9 +14,9 @@ from orderreport.accounts.access import ProjectAccess, project_for
 from orderreport.events.forms import RecordFilterForm
 from orderreport.events.models import EventRecord
 from orderreport.events.queries import newer_records, record_page
-from orderreport.orders.forms import QUICK_CHOICES
-from orderreport.orders.queries import Cursor, project_zone
-from orderreport.orders.views import (
+from orderreport.listing.forms import QUICK_CHOICES
+from orderreport.listing.queries import Cursor, project_zone
+from orderreport.listing.views import (
     data_pairs,
     fragment_login_required,
     poll_newer,

@@ -3,92 +3,35 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from orderreport.accounts.access import ProjectAccess, project_for
+from orderreport.listing.forms import QUICK_CHOICES
+from orderreport.listing.queries import Cursor, project_zone
+from orderreport.listing.views import (
+    data_pairs,
+    fragment_login_required,
+    poll_newer,
+    poll_url,
+    try_reverse,
+    viewer_language,
+)
 from orderreport.money import format_money
-from orderreport.orders.forms import QUICK_CHOICES, OrderFilterForm
+from orderreport.orders.forms import OrderFilterForm
 from orderreport.orders.models import Order
-from orderreport.orders.queries import Cursor, newer_orders, order_page, project_zone
+from orderreport.orders.queries import newer_orders, order_page
 
 _TEL_JUNK = re.compile(r"[^\d]")
-
-
-def fragment_login_required(
-    view: Callable[..., HttpResponse],
-) -> Callable[..., HttpResponse]:
-    """login_required for htmx fragments: a redirect would be followed by htmx and the login
-    page swapped into the table. Reloading the whole page leads to the login page instead."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return HttpResponse(headers={"HX-Refresh": "true"})
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def viewer_language() -> str:
-    """The active language as a Babel locale name ("ru", "en_US")."""
-    return translation.to_locale(translation.get_language() or "en")
-
-
-def try_reverse(name: str, *args: Any) -> str | None:
-    """A URL of a page another app may not provide yet."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
-def poll_url(request: HttpRequest, name: str, since: Cursor | None, *args: Any) -> str:
-    """The fragment URL that fetches rows newer than `since`, with the page's filters.
-
-    An empty list polls with since="" and reloads the page when the first row arrives.
-    """
-    params: QueryDict = request.GET.copy()
-    params.pop("after", None)
-    params["since"] = since.encode() if since else ""
-    return f"{reverse(name, args=args)}?{params.urlencode()}"
-
-
-def poll_newer(
-    request: HttpRequest,
-    filters_valid: bool,
-    has_rows: Callable[[], bool],
-    newer: Callable[[Cursor], list[Any]],
-) -> list[Any] | HttpResponse:
-    """The polling protocol of the order and record lists: the rows newer than `since`, or
-    the answer instead of them (bad input 400, nothing new 204, reload the empty page)."""
-    since_text = request.GET.get("since")
-    if since_text is None or not filters_valid:
-        return HttpResponse(_("Bad filter."), status=400, content_type="text/plain")
-    if since_text == "":
-        # The page showed the empty state: reload it whole once there is something to show.
-        if has_rows():
-            return HttpResponse(headers={"HX-Refresh": "true"})
-        return HttpResponse(status=204)
-    try:
-        since = Cursor.decode(since_text)
-    except ValueError:
-        return HttpResponse(_("Bad cursor."), status=400, content_type="text/plain")
-    rows = newer(since)
-    # 204: htmx swaps nothing and the poller keeps its cursor.
-    return rows or HttpResponse(status=204)
 
 
 def tel_link(phone: str) -> str:
@@ -146,12 +89,6 @@ def product_lines(order: Order) -> list[ProductLine]:
             )
         )
     return lines
-
-
-def data_pairs(data: object) -> list[tuple[str, str]]:
-    if not isinstance(data, list):
-        return []
-    return [(str(d.get("name", "")), str(d.get("value", ""))) for d in data if isinstance(d, dict)]
 
 
 def _project_context(access: ProjectAccess, zone: ZoneInfo) -> dict[str, Any]:

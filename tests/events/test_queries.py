@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from orderreport.events.queries import RecordFilters, newer_records, record_page
-from orderreport.orders.queries import Cursor, Period, older_than
+from orderreport.listing.queries import Cursor, Period, older_than
 from orderreport.projects.models import Event
 from tests.conftest import Shop
 from tests.events.conftest import MakeRecord

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from orderreport.orders.queries import PAGE_SIZE
+from orderreport.listing.queries import PAGE_SIZE
 from orderreport.projects.models import Event
 from tests.conftest import Team, make_shop
 from tests.events.conftest import MakeRecord

@@ -7,7 +7,7 @@ import re
 
 from django.test import Client
 
-from orderreport.orders.queries import Cursor
+from orderreport.listing.queries import Cursor
 from orderreport.projects.models import Event
 from tests.conftest import Team, make_shop
 from tests.events.conftest import MakeRecord

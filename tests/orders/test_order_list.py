@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from orderreport.orders.queries import PAGE_SIZE
+from orderreport.listing.queries import PAGE_SIZE
 from tests.conftest import Team
 from tests.orders.conftest import MakeOrder
 

@@ -7,7 +7,7 @@ import re
 
 from django.test import Client
 
-from orderreport.orders.queries import Cursor
+from orderreport.listing.queries import Cursor
 from tests.conftest import Team, make_shop
 from tests.orders.conftest import MakeOrder
 

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from orderreport.listing.queries import Cursor, Period
 from orderreport.orders.queries import (
-    Cursor,
     OrderFilters,
-    Period,
     filtered_orders,
     newer_orders,
     order_page,
@@ -82,7 +81,7 @@ def test_it_returns_only_rows_newer_than_the_cursor_tie_included(
 def test_it_sends_the_oldest_new_rows_first_when_there_are_too_many(
     shop: Shop, make_order: MakeOrder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orderreport.orders import queries
+    from orderreport.listing import queries
 
     monkeypatch.setattr(queries, "NEWER_LIMIT", 2)
     shown = make_order(shop.project, T0)
@@ -159,7 +158,7 @@ def test_it_walks_the_recent_index_from_the_cursor_without_sorting(
     make_order(shop.project)
     after = Cursor(T0, 10**9)
     qs = filtered_orders(shop.project.pk, OrderFilters())
-    from orderreport.orders.queries import older_than
+    from orderreport.listing.queries import older_than
 
     sql, params = (
         qs.filter(older_than(after)).order_by("-received_at", "-id")[:51].query.sql_with_params()

@@ -1,0 +1,1 @@
+"""What the dashboard's lists (orders, event records) share: paging, filters, polling."""

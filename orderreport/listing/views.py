@@ -1,0 +1,86 @@
+"""View helpers every list page uses: htmx-aware login, polling for newer rows, data pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from orderreport.listing.queries import Cursor
+
+
+def fragment_login_required(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """login_required for htmx fragments: a redirect would be followed by htmx and the login
+    page swapped into the table. Reloading the whole page leads to the login page instead."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def viewer_language() -> str:
+    """The active language as a Babel locale name ("ru", "en_US")."""
+    return translation.to_locale(translation.get_language() or "en")
+
+
+def try_reverse(name: str, *args: Any) -> str | None:
+    """A URL of a page another app may not provide yet."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def poll_url(request: HttpRequest, name: str, since: Cursor | None, *args: Any) -> str:
+    """The fragment URL that fetches rows newer than `since`, with the page's filters.
+
+    An empty list polls with since="" and reloads the page when the first row arrives.
+    """
+    params: QueryDict = request.GET.copy()
+    params.pop("after", None)
+    params["since"] = since.encode() if since else ""
+    return f"{reverse(name, args=args)}?{params.urlencode()}"
+
+
+def poll_newer(
+    request: HttpRequest,
+    filters_valid: bool,
+    has_rows: Callable[[], bool],
+    newer: Callable[[Cursor], list[Any]],
+) -> list[Any] | HttpResponse:
+    """The polling protocol of the order and record lists: the rows newer than `since`, or
+    the answer instead of them (bad input 400, nothing new 204, reload the empty page)."""
+    since_text = request.GET.get("since")
+    if since_text is None or not filters_valid:
+        return HttpResponse(_("Bad filter."), status=400, content_type="text/plain")
+    if since_text == "":
+        # The page showed the empty state: reload it whole once there is something to show.
+        if has_rows():
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        return HttpResponse(status=204)
+    try:
+        since = Cursor.decode(since_text)
+    except ValueError:
+        return HttpResponse(_("Bad cursor."), status=400, content_type="text/plain")
+    rows = newer(since)
+    # 204: htmx swaps nothing and the poller keeps its cursor.
+    return rows or HttpResponse(status=204)
+
+
+def data_pairs(data: object) -> list[tuple[str, str]]:
+    """A row's `data` as (name, value) pairs; entries of another shape (rows edited by hand)
+    are left out rather than failing the page."""
+    if not isinstance(data, list):
+        return []
+    return [(str(d.get("name", "")), str(d.get("value", ""))) for d in data if isinstance(d, dict)]
