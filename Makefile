@@ -44,9 +44,11 @@ typecheck: install
 test-postgres: install
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
-# The default path: SQLite and the local-memory cache.
+# The default path: SQLite (a file, as `make run` uses: the batch writer's thread and the
+# live server's threads need their own connections) and the local-memory cache.
 test-sqlite: install
-	DATABASE_URL= REDIS_URL= $(BIN)/pytest -m "not postgres" $(PYTEST_ARGS)
+	mkdir -p var
+	DATABASE_URL= REDIS_URL= TEST_DATABASE_NAME=$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -m "not postgres" $(PYTEST_ARGS)
 
 services:
 	./scripts/services.sh

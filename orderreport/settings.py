@@ -159,6 +159,13 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # --- Tracking API ---------------------------------------------------------------------------
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+
+# The batch writer (ingest/writer.py): how long a database that is stuck (a lock held by a
+# migration, a hung server) may cost one order or event request before it gets a 503, and
+# the timeouts every statement of the writer runs under (docs/operations.md, "Bad days").
+INGEST_WAIT_SECONDS = env_float("INGEST_WAIT_SECONDS", 10.0, minimum=0.1)
+INGEST_LOCK_TIMEOUT_MS = env_int("INGEST_LOCK_TIMEOUT_MS", 2000, minimum=1)
+INGEST_STATEMENT_TIMEOUT_MS = env_int("INGEST_STATEMENT_TIMEOUT_MS", 5000, minimum=1)
 DEFAULT_PLAN = env_str("DEFAULT_PLAN", "free")
 
 # --- Notifications ------------------------------------------------------------------------

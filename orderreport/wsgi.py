@@ -1,6 +1,6 @@
 """WSGI entry point (`orderreport serve` runs it under granian).
 
-The two tracking endpoints go to their own plain WSGI application (tracking/wsgi.py): the hot
+The two tracking endpoints go to their own plain WSGI application (ingest/wsgi.py): the hot
 path, without Django's request machinery. The rest of the public API (and the benchmark's
 baseline) gets its own Django handler with a short middleware chain: API requests carry no
 session, user, CSRF token or flash message. Everything else goes through the full chain of

@@ -255,9 +255,9 @@ def _live_server_like_production() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _stop_group_commit(django_db_setup: Any) -> Iterator[None]:
-    """Close the group committer's own database connection before the test database goes."""
+def _stop_writers(django_db_setup: Any) -> Iterator[None]:
+    """Close the batch writers' own database connections before the test database goes."""
     yield
-    from orderreport.orders.postgres import stop_group_commit
+    from orderreport.ingest.writer import stop_writers
 
-    stop_group_commit()
+    stop_writers()

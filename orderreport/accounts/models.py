@@ -130,9 +130,9 @@ class Membership(models.Model):
 class Usage(models.Model):
     """Orders recorded by an account in one billing period.
 
-    The tracking API increments `used` with a conditional upsert in the same transaction as
-    the order insert, so the limit holds exactly under any concurrency (see
-    orderreport/orders/services.py).
+    The write side grows `used` in the same transaction as the order insert, under this
+    row's lock (PostgreSQL) or the database's single writer (SQLite), so the limit holds
+    exactly under any concurrency (see orderreport/ingest/__init__.py).
     """
 
     account = models.ForeignKey(Account, models.CASCADE, related_name="usages")

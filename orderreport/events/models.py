@@ -16,6 +16,9 @@ class EventRecord(models.Model):
     client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     user_agent = models.CharField(_("User-Agent"), max_length=512, blank=True)
     received_at = models.DateTimeField(_("received"))
+    # The random tag of the request that stored it: a retry after a lost connection finds
+    # its own record by (project, received_at, tag) (ingest/writer.py).
+    ingest_tag = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [

@@ -3,8 +3,8 @@
 The two tracking endpoints are the product's hot path: every order of every shop comes through
 them, and on a two-core server Django's request and response machinery (middleware, signals,
 HttpRequest, HttpResponse) cost as much CPU as the checks themselves. So they are served by a
-plain WSGI application (tracking/wsgi.py) that calls `respond` below, and the Django views in
-tracking/views.py wrap the same `respond` for `runserver` and the URLconf. Everything here
+plain WSGI application (ingest/wsgi.py) that calls `respond` below, and the Django views in
+ingest/views.py wrap the same `respond` for `runserver` and the URLconf. Everything here
 reads a WSGI environ (Django's request.META is one) and returns an Answer.
 """
 
@@ -16,13 +16,12 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core import signals
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.utils import timezone
@@ -30,9 +29,12 @@ from django.utils import timezone
 from orderreport.ingest.admission import admit
 from orderreport.ingest.lookup import KeyInfo
 from orderreport.ingest.meta import RequestMeta
+from orderreport.ingest.writer import OutcomeUnknown
+from orderreport.outage import Outage
 from orderreport.projects.domains import host_matches, origin_host
 
 log = logging.getLogger(__name__)
+outage = Outage("database", log)
 
 ALLOW = "POST, OPTIONS"
 JSON = "application/json"
@@ -97,8 +99,22 @@ def respond(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) ->
     else:
         try:
             answer = _checked(view, environ, read)
-        except DatabaseError:
-            log.exception("database error in %s", environ.get("PATH_INFO"))
+            outage.succeeded()
+        except OutcomeUnknown as exc:
+            # The item may be stored: the client retries with the same id (docs/integration.md).
+            outage.failed(str(environ.get("PATH_INFO")), exc)
+            answer = error(
+                503,
+                "Service temporarily unavailable; the request may have been recorded. "
+                "Retry with the same id",
+                "outcome_unknown",
+            )
+            answer.headers["Retry-After"] = "5"
+        except DatabaseError as exc:
+            # Nothing was stored (writer.NotRecorded, or this thread's own connection failed
+            # before anything was written: the key lookup).
+            outage.failed(str(environ.get("PATH_INFO")), exc)
+            _discard_broken_connection()
             answer = error(503, "Service temporarily unavailable", "unavailable")
             answer.headers["Retry-After"] = "5"
         except Exception:
@@ -203,20 +219,21 @@ _last_used_written: dict[int, float] = {}
 LAST_USED_EVERY = 60.0
 
 
-@contextlib.contextmanager
-def django_request(environ: Mapping[str, Any]) -> Iterator[None]:
-    """What Django's handler does around a view, for code that uses the thread's connection.
+def _discard_broken_connection() -> None:
+    """Close this thread's connection if a failure left it unusable.
 
-    The order path never touches it (orders go through the group committer's own
-    connection), so the plain WSGI application sends Django's request signals only around the
-    code that does: a connection that went stale since the last request is replaced first,
-    and closed afterwards per CONN_MAX_AGE.
+    The WSGI application sends no request signals (ingest/wsgi.py), so nothing else would:
+    a connection broken once (a server restart, a dropped socket) would fail every later
+    request of this thread until the process restarts. Closed, it is opened afresh on the
+    next request that needs it.
     """
-    signals.request_started.send(sender=None, environ=environ)
-    try:
-        yield
-    finally:
-        signals.request_finished.send(sender=None)
+    if connection.connection is not None and not connection.in_atomic_block:
+        try:
+            usable = connection.is_usable()
+        except Exception:
+            usable = False
+        if not usable:
+            connection.close()
 
 
 def note_key_used(key_id: int) -> None:
@@ -228,7 +245,7 @@ def note_key_used(key_id: int) -> None:
     from orderreport.projects.models import ApiKey
 
     # The request's record is committed already: a failure here must not turn its answer
-    # into an error. The order path sends no request signals (tracking/wsgi.py), so a
+    # into an error. The order path sends no request signals (ingest/wsgi.py), so a
     # connection broken since its last use is closed here, to be opened afresh next time.
     try:
         ApiKey.objects.filter(pk=key_id).update(last_used=timezone.now())

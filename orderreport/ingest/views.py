@@ -2,7 +2,7 @@
 
 `order_answer` and `event_answer` are the endpoints themselves, called after the contract's
 checks (http.py). Production serves them through the plain WSGI application in
-tracking/wsgi.py; `track_order` and `track_event` are the same endpoints as Django views, for
+ingest/wsgi.py; `track_order` and `track_event` are the same endpoints as Django views, for
 the URLconf (runserver, reverse()).
 """
 
@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
-from orderreport.events.services import record_event
 from orderreport.ingest.http import (
     Answer,
     BodyReader,
@@ -30,12 +29,30 @@ from orderreport.ingest.http import (
 )
 from orderreport.ingest.lookup import KeyInfo
 from orderreport.ingest.meta import RequestMeta
+from orderreport.ingest.record import record_event, record_order
+from orderreport.ingest.rows import Outcome, Result
 from orderreport.ingest.schemas import EventPayload, OrderPayload, error_map
-from orderreport.orders.services import Outcome, record_order
 
 
 def _validation_error(exc: ValidationError) -> Answer:
     return error(422, "Validation error", "validation_error", errors=error_map(exc))
+
+
+def _refused(result: Result) -> Answer | None:
+    """The answer for an item the recording rules refused (ingest/__init__.py)."""
+    outcome = result.outcome
+    if outcome is Outcome.CREATED:
+        return None
+    if outcome is Outcome.LIMIT_REACHED:
+        return error(402, "Monthly order limit reached for this account.", "order_limit_reached")
+    if outcome is Outcome.DUPLICATE:
+        return error(409, "Order with this id already exists", "duplicate_order")
+    if outcome is Outcome.EVENT_GONE:
+        return error(401, "Invalid event key", "invalid_event_key")
+    if outcome is Outcome.EVENT_INACTIVE:
+        return error(401, "Event is not active", "event_inactive")
+    # The key, its project or the account went between the key check and the insert.
+    return error(401, "Invalid API key", "invalid_api_key")
 
 
 def order_answer(info: KeyInfo, body: dict[str, Any], meta: RequestMeta) -> Answer:
@@ -43,13 +60,10 @@ def order_answer(info: KeyInfo, body: dict[str, Any], meta: RequestMeta) -> Answ
         payload = OrderPayload.model_validate(body)
     except ValidationError as exc:
         return _validation_error(exc)
-    result = record_order(info.project_id, info.account_id, info.billing_anchor, payload, meta)
-    if result.outcome is Outcome.LIMIT_REACHED:
-        return error(402, "Monthly order limit reached for this account.", "order_limit_reached")
-    if result.outcome is Outcome.DUPLICATE:
-        return error(409, "Order with this id already exists", "duplicate_order")
-    if result.outcome is Outcome.GONE:
-        return error(401, "Invalid API key", "invalid_api_key")
+    result = record_order(info, payload, meta)
+    refused = _refused(result)
+    if refused is not None:
+        return refused
     note_key_used(info.key_id)
     return json_answer({"message": "Order tracked", "id": payload.id}, 201)
 
@@ -65,9 +79,12 @@ def event_answer(info: KeyInfo, body: dict[str, Any], meta: RequestMeta) -> Answ
     event_id, active = event
     if not active:
         return error(401, "Event is not active", "event_inactive")
-    record_id = record_event(info.project_id, event_id, payload, meta)
+    result = record_event(info, event_id, payload, meta)
+    refused = _refused(result)
+    if refused is not None:
+        return refused
     note_key_used(info.key_id)
-    return json_answer({"message": "Event tracked", "id": str(record_id)}, 201)
+    return json_answer({"message": "Event tracked", "id": str(result.record_id)}, 201)
 
 
 def _django_reader(request: HttpRequest) -> BodyReader:

@@ -8,12 +8,13 @@ what of that the API needs, and no more:
 
 - ALLOWED_HOSTS, as Django's CommonMiddleware checks it (the answer cached per Host);
 - `X-Content-Type-Options: nosniff`, as Django's SecurityMiddleware adds it;
-- Django's request signals (a stale database connection is replaced) around the code that
-  uses the request thread's connection: the event endpoint; the order endpoint writes
-  through the group committer's connection (orders/postgres.py).
+- no request signals: orders and event records are written through the batch writer's own
+  connection (ingest/writer.py); the request thread's connection only reads a key the cache
+  did not have, and one broken by a failure is closed there (http.py) and opened afresh by
+  the next request.
 
 The checks, the endpoints and the answers are the same functions the Django views use
-(tracking/http.py, tracking/views.py).
+(ingest/http.py, ingest/views.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from django.http.request import split_domain_port, validate_host
 from orderreport.ingest.http import (
     Answer,
     TrackingView,
-    django_request,
     error,
     read_wsgi_body,
     respond,
@@ -68,11 +68,7 @@ def host_allowed(environ: Mapping[str, Any]) -> bool:
 def _answer(view: TrackingView, environ: Mapping[str, Any]) -> Answer:
     if not host_allowed(environ):
         return with_cors(error(400, "Bad request", "bad_request"), environ)
-    read = functools.partial(read_wsgi_body, environ)
-    if view is order_answer:
-        return respond(view, environ, read)
-    with django_request(environ):
-        return respond(view, environ, read)
+    return respond(view, environ, functools.partial(read_wsgi_body, environ))
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

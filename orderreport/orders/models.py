@@ -28,6 +28,9 @@ class Order(models.Model):
     client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     user_agent = models.CharField(_("User-Agent"), max_length=512, blank=True)
     received_at = models.DateTimeField(_("received"), db_index=False)
+    # The random tag of the request that stored it: a retry after a lost connection knows
+    # its own order by it (ingest/writer.py). Not indexed: looked up by (project, id).
+    ingest_tag = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

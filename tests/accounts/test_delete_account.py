@@ -6,9 +6,9 @@ from django.test import Client
 from orderreport.accounts.models import Account, Invitation, Membership, User
 from orderreport.accounts.services import create_account
 from orderreport.events.models import EventRecord
+from orderreport.examples import GUIDE_ORDER
 from orderreport.orders.models import Order
 from orderreport.projects.models import ApiKey, Project
-from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop, Team
 
 pytestmark = pytest.mark.django_db

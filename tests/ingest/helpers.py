@@ -1,10 +1,14 @@
-"""Small assertions shared by the tracking API tests."""
+"""Small assertions and builders shared by the write side's tests."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.utils import timezone
+
 from orderreport.accounts.models import Plan
+from orderreport.ingest.rows import EventItem, EventRow, OrderItem, OrderRow, new_tag
 
 
 def assert_error(response: Any, status: int, message: str, code: str) -> dict[str, Any]:
@@ -38,3 +42,60 @@ def plan_with_limit(limit: int | None) -> Plan:
         name=f"test-{limit}", defaults={"title": f"Test {limit}", "monthly_order_limit": limit}
     )
     return plan
+
+
+def order_row(
+    shop: Any,
+    external_id: str,
+    *,
+    project_id: int | None = None,
+    received_at: dt.datetime | None = None,
+    **fields: Any,
+) -> OrderRow:
+    """An order row of the shop's project (or `project_id`), with plain defaults."""
+    values: dict[str, Any] = {
+        "project_id": shop.project.pk if project_id is None else project_id,
+        "external_id": external_id,
+        "total": 1000,
+        "currency": "RUB",
+        "username": "",
+        "email": "",
+        "phone": "",
+        "products": [],
+        "data": [],
+        "origin": "https://example.com",
+        "client_ip": None,
+        "user_agent": "",
+        "received_at": received_at or timezone.now(),
+        "ingest_tag": new_tag(),
+    }
+    values.update(fields)
+    return OrderRow(**values)
+
+
+def order_item(
+    shop: Any, external_id: str, period: dt.date | None = None, **fields: Any
+) -> OrderItem:
+    """An order of the shop, counted in `period` (default: the account's current one)."""
+    return OrderItem(
+        key_id=shop.key.pk,
+        account_id=shop.account.pk,
+        period_start=period or shop.account.current_period()[0],
+        row=order_row(shop, external_id, **fields),
+    )
+
+
+def event_item(shop: Any, event_id: int | None = None, **fields: Any) -> EventItem:
+    """A record of the shop's event (or `event_id`)."""
+    values: dict[str, Any] = {
+        "project_id": shop.project.pk,
+        "event_id": shop.event.pk if event_id is None else event_id,
+        "data": [],
+        "origin": "https://example.com",
+        "client_ip": None,
+        "user_agent": "",
+        "received_at": timezone.now(),
+        "ingest_tag": new_tag(),
+    }
+    values.update(fields)
+    return EventItem(key_id=shop.key.pk, row=EventRow(**values))

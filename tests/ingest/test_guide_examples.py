@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from orderreport.events.models import EventRecord
-from orderreport.orders.models import Order
 from orderreport.examples import GUIDE_ORDER
+from orderreport.orders.models import Order
 from tests.conftest import Api, Shop
 
 # The guide's curl body for an order, byte for byte (Cyrillic and indentation included).

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 
 from orderreport.accounts.models import Plan, Usage
 from orderreport.accounts.services import orders_used, set_plan
-from orderreport.orders.models import Order
 from orderreport.examples import GUIDE_ORDER
+from orderreport.orders.models import Order
 from tests.conftest import Api, Shop, make_shop
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from orderreport.orders.models import Order
 from orderreport.examples import GUIDE_ORDER
+from orderreport.orders.models import Order
 from tests.conftest import Api, Shop
 from tests.ingest.helpers import assert_invalid, order
 

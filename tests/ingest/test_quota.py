@@ -8,11 +8,13 @@ from orderreport.accounts.billing import billing_period
 from orderreport.accounts.models import Usage
 from orderreport.accounts.services import get_plan, orders_used, set_plan
 from orderreport.events.models import EventRecord
-from orderreport.orders.models import Order
-from orderreport.orders.services import Outcome, record_order
-from orderreport.projects.models import ApiKey, Domain, Project
+from orderreport.ingest.lookup import get_key_info
 from orderreport.ingest.meta import RequestMeta
+from orderreport.ingest.record import record_order
+from orderreport.ingest.rows import Outcome
 from orderreport.ingest.schemas import OrderPayload
+from orderreport.orders.models import Order
+from orderreport.projects.models import ApiKey, Domain, Project
 from tests.conftest import Api, Shop
 from tests.ingest.helpers import assert_error, order, plan_with_limit
 
@@ -127,9 +129,9 @@ def test_it_counts_the_period_of_the_accounts_anchor(shop: Shop) -> None:
     def record(order_id: str, when: dt.datetime) -> Outcome:
         meta = RequestMeta(origin=shop.origin, client_ip=None, user_agent="", received_at=when)
         payload = OrderPayload.model_validate(order(order_id))
-        return record_order(
-            shop.project.id, shop.account.id, shop.account.billing_anchor, payload, meta
-        ).outcome
+        info = get_key_info(shop.key.key)
+        assert info is not None
+        return record_order(info, payload, meta).outcome
 
     utc = dt.UTC
     assert record("jan", dt.datetime(2026, 2, 27, 23, 59, tzinfo=utc)) is Outcome.CREATED

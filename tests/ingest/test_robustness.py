@@ -243,8 +243,8 @@ def test_it_answers_a_disallowed_host_in_json(api: Api, shop: Shop, host: str, p
 def test_an_order_whose_project_goes_between_the_key_check_and_the_insert_is_refused(
     api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orderreport.projects.models import Project
     from orderreport.ingest import http
+    from orderreport.projects.models import Project
 
     admit = http.admit
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from orderreport.examples import GUIDE_ORDER
 from orderreport.notify.config import (
     EmailConfig,
     TelegramConfig,
@@ -17,7 +18,6 @@ from orderreport.notify.config import (
 )
 from orderreport.notify.models import Channel, Delivery
 from orderreport.notify.worker import Worker
-from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop
 from tests.notify.servers import FakeTelegram, LocalHTTPServer, Mailbox, Request, start_smtp
 

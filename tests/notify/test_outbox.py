@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
-from orderreport.accounts.models import Plan
+from orderreport.accounts.models import Plan, Usage
 from orderreport.accounts.services import set_plan
 from orderreport.events.models import EventRecord
-from orderreport.notify import outbox
+from orderreport.examples import GUIDE_ORDER
+from orderreport.ingest.record import record_in_transaction
+from orderreport.ingest.rows import OrderItem
+from orderreport.ingest.sqlite import crossed_thresholds
 from orderreport.notify.models import Delivery, LimitWarning
 from orderreport.orders.models import Order
 from orderreport.projects.models import Event
-from orderreport.examples import GUIDE_ORDER
 from tests.conftest import Api, Shop
+from tests.ingest.helpers import order_row
 from tests.notify.conftest import (
     Receiver,
     email_channel,
@@ -89,17 +90,15 @@ def test_it_queues_event_records_only_for_channels_that_chose_the_event(
     )
 
 
-def test_it_rolls_back_the_event_record_when_queueing_fails(
-    api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from orderreport.events import services
-
-    def broken(*args: Any) -> None:
-        raise RuntimeError("outbox unavailable")
-
-    monkeypatch.setattr(services, "enqueue_event", broken)
-    assert api.event({"event": shop.event.key, "data": []}, shop.key.key).status_code == 500
+def test_it_rolls_back_the_event_record_when_queueing_fails(api: Api, shop: Shop) -> None:
+    webhook_channel(shop, "https://example.com/a").events.add(shop.event)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {Delivery._meta.db_table} RENAME TO notify_gone")
+    assert api.event({"event": shop.event.key, "data": []}, shop.key.key).status_code == 503
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE notify_gone RENAME TO {Delivery._meta.db_table}")
     assert not EventRecord.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -109,19 +108,25 @@ def test_it_rolls_back_the_event_record_when_queueing_fails(
 def test_it_knows_which_threshold_an_order_crossed(
     used: int, limit: int, crossed: list[int]
 ) -> None:
-    assert outbox.crossed_thresholds(used, limit) == crossed
+    assert crossed_thresholds(used, limit) == crossed
 
 
 def test_it_warns_once_per_period_and_threshold(shop: Shop) -> None:
-    now = timezone.now()
+    set_plan(shop.account, Plan.objects.create(name="ten", title="Ten", monthly_order_limit=10))
     start = dt.date(2026, 11, 1)
-    with connection.cursor() as cursor:
-        outbox.note_usage(cursor, shop.account.pk, start, 8, 10, now)
-        outbox.note_usage(cursor, shop.account.pk, start, 8, 10, now)
-        outbox.note_usage(cursor, shop.account.pk, dt.date(2026, 12, 1), 8, 10, now)
-    assert sorted(LimitWarning.objects.values_list("period_start", "threshold")) == [
-        (start, 80),
-        (dt.date(2026, 12, 1), 80),
+    next_start = dt.date(2026, 12, 1)
+    Usage.objects.create(account=shop.account, period_start=start, used=7)
+    Usage.objects.create(account=shop.account, period_start=next_start, used=7)
+
+    def item(external_id: str, period: dt.date) -> OrderItem:
+        return OrderItem(shop.key.pk, shop.account.pk, period, order_row(shop, external_id))
+
+    # The 8th order of a period crosses 80%; the 9th crosses nothing.
+    record_in_transaction([item("a", start), item("b", start)])
+    record_in_transaction([item("c", next_start)])
+    assert sorted(LimitWarning.objects.values_list("period_start", "threshold", "used")) == [
+        (start, 80, 8),
+        (next_start, 80, 8),
     ]
     # Each warning went to the owner by e-mail (no channel), once.
     assert Delivery.objects.filter(topic="limit", channel=None).count() == 2

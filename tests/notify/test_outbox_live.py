@@ -12,9 +12,9 @@ from orderreport.accounts.services import set_plan
 from orderreport.notify.models import Delivery, LimitWarning
 from orderreport.orders.models import Order
 from tests.conftest import Shop
-from tests.notify.conftest import telegram_channel, webhook_channel
 from tests.ingest.helpers import plan_with_limit
 from tests.ingest.test_concurrency import post_all
+from tests.notify.conftest import telegram_channel, webhook_channel
 
 pytestmark = [
     pytest.mark.postgres,

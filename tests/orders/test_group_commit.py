@@ -25,6 +25,8 @@ from django.db import (
     transaction,
 )
 from django.utils import timezone
+from orderreport.orders.postgres import GroupCommit, PendingOrder, record_in_transaction
+from orderreport.orders.services import OrderResult, Outcome
 
 from orderreport.accounts.billing import billing_period
 from orderreport.accounts.models import Usage
@@ -32,12 +34,10 @@ from orderreport.accounts.services import get_plan, orders_used, set_plan
 from orderreport.notify.models import Delivery, LimitWarning
 from orderreport.orders import postgres
 from orderreport.orders.models import Order
-from orderreport.orders.postgres import GroupCommit, PendingOrder, record_in_transaction
-from orderreport.orders.services import OrderResult, Outcome
 from orderreport.projects.models import Project
 from tests.conftest import Shop, make_shop
-from tests.notify.conftest import webhook_channel
 from tests.ingest.helpers import plan_with_limit
+from tests.notify.conftest import webhook_channel
 
 pytestmark = pytest.mark.postgres
 

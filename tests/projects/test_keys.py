@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from orderreport.projects.models import ApiKey
 from orderreport.ingest import http as tracking_http
+from orderreport.projects.models import ApiKey
 from tests.conftest import Api, Shop, Team
 
 

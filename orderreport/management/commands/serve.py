@@ -41,10 +41,10 @@ class Command(BaseCommand):
         # changed and saves every deployment from a forgotten step.
         call_command("collectstatic", interactive=False, verbosity=0)
         # 16 per process (benchmarks/RESULTS.md): an order's thread mostly waits for its
-        # group's commit (orders/postgres.py), so more threads in flight mean larger groups
+        # batch commit (ingest/writer.py), so more threads in flight mean larger batches
         # and fewer transactions; 8 per process measured about a sixth fewer orders a second,
-        # 24 a little more, with pages and the baseline a little slower. Order threads need
-        # no database connection of their own; event and page threads keep one each.
+        # 24 a little more, with pages and the baseline a little slower. Order and event
+        # threads need no database connection of their own; page threads keep one each.
         threads = options["threads"] or 16
         env = os.environ.copy()
         env.setdefault("DB_CONN_MAX_AGE", "600")

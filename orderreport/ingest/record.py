@@ -1,0 +1,114 @@
+"""Recording an order or an event record: build its row, hand it to the batch writer.
+
+`record_order` and `record_event` are what the endpoints call. Outside a transaction (every
+request) the item goes to this process's batch writer (writer.py); inside one (a test, a data
+import) the batch is the one item and runs in the caller's transaction, which decides when it
+commits. Either way the same backend statement applies the rules of ingest/__init__.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from orderreport.accounts.billing import billing_period
+from orderreport.ingest.lookup import KeyInfo
+from orderreport.ingest.meta import RequestMeta
+from orderreport.ingest.rows import EventItem, EventRow, Item, OrderItem, OrderRow, Result, new_tag
+from orderreport.ingest.schemas import EventPayload, OrderPayload
+from orderreport.ingest.writer import Backend, BatchWriter, writer_for
+
+DEFAULT_CURRENCY = "RUB"
+
+# The period changes once a day per account; dateutil's month arithmetic is not free.
+_billing_period = lru_cache(maxsize=4096)(billing_period)
+
+
+def order_item(info: KeyInfo, payload: OrderPayload, meta: RequestMeta) -> OrderItem:
+    period_start, _end = _billing_period(info.billing_anchor, meta.received_at.date())
+    return OrderItem(
+        key_id=info.key_id,
+        account_id=info.account_id,
+        period_start=period_start,
+        row=OrderRow(
+            project_id=info.project_id,
+            external_id=payload.id,
+            total=payload.total,
+            currency=payload.currency or DEFAULT_CURRENCY,
+            username=payload.username or "",
+            email=payload.email or "",
+            phone=payload.phone or "",
+            products=[p.model_dump() for p in payload.products] if payload.products else [],
+            data=[d.model_dump() for d in payload.data] if payload.data else [],
+            origin=meta.origin,
+            client_ip=meta.client_ip,
+            user_agent=meta.user_agent,
+            received_at=meta.received_at,
+            ingest_tag=new_tag(),
+        ),
+    )
+
+
+def event_item(info: KeyInfo, event_id: int, payload: EventPayload, meta: RequestMeta) -> EventItem:
+    return EventItem(
+        key_id=info.key_id,
+        row=EventRow(
+            project_id=info.project_id,
+            event_id=event_id,
+            data=[d.model_dump() for d in payload.data],
+            origin=meta.origin,
+            client_ip=meta.client_ip,
+            user_agent=meta.user_agent,
+            received_at=meta.received_at,
+            ingest_tag=new_tag(),
+        ),
+    )
+
+
+def record_order(info: KeyInfo, payload: OrderPayload, meta: RequestMeta) -> Result:
+    """Record an order against its account's plan (rules: ingest/__init__.py)."""
+    return record(order_item(info, payload, meta))
+
+
+def record_event(info: KeyInfo, event_id: int, payload: EventPayload, meta: RequestMeta) -> Result:
+    """Record one record of an event."""
+    return record(event_item(info, event_id, payload, meta))
+
+
+def record(item: Item) -> Result:
+    """Record one item: with this process's batch, or in the caller's transaction."""
+    db = connections[DEFAULT_DB_ALIAS]
+    # get_autocommit() would open this thread's connection, which the request path never
+    # needs otherwise: without one, the thread is in no transaction.
+    if db.in_atomic_block or (db.connection is not None and not db.get_autocommit()):
+        return record_in_transaction([item])[0]
+    return writer(item).submit(item)
+
+
+def record_in_transaction(items: Sequence[Item], retry: bool = False) -> list[Result]:
+    """Record a batch inside the caller's transaction (this thread's connection)."""
+    return backend().run_in_transaction(items, retry)
+
+
+def writer(item: Item) -> BatchWriter:
+    """The writer of the item's lane in this process."""
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        # Two lanes, two connections: a lock on the order table (a migration, VACUUM FULL)
+        # holds up orders only, and events keep being recorded.
+        lane = "orders" if isinstance(item, OrderItem) else "events"
+    else:
+        # SQLite has one writer per database: one lane, so its thread never waits for itself.
+        lane = "all"
+    return writer_for(lane, backend)
+
+
+def backend() -> Backend:
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        from orderreport.ingest import postgres
+
+        return postgres.BACKEND
+    from orderreport.ingest import sqlite
+
+    return sqlite.BACKEND

@@ -1,0 +1,101 @@
+"""What the write side records: typed rows, the items handed to the batch writer, outcomes.
+
+A row's fields are named after its table's columns, in the columns' order: the backends derive
+their column lists (SQL) and JSON keys from `_fields`, never from positions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+
+class OrderRow(NamedTuple):
+    """One row of the order table, as the API accepted it."""
+
+    project_id: int
+    external_id: str
+    total: int
+    currency: str
+    username: str
+    email: str
+    phone: str
+    products: list[dict[str, Any]]
+    data: list[dict[str, Any]]
+    origin: str
+    client_ip: str | None
+    user_agent: str
+    received_at: dt.datetime
+    # Chosen by the request that sent the row: a retry of the same item after a lost
+    # connection recognises its own insert by it (see ingest/__init__.py, rule "own row").
+    ingest_tag: int
+
+
+class EventRow(NamedTuple):
+    """One row of the event record table."""
+
+    project_id: int
+    event_id: int
+    data: list[dict[str, Any]]
+    origin: str
+    client_ip: str | None
+    user_agent: str
+    received_at: dt.datetime
+    ingest_tag: int
+
+
+ORDER_COLUMNS: tuple[str, ...] = OrderRow._fields
+EVENT_COLUMNS: tuple[str, ...] = EventRow._fields
+# Stored as JSON text on SQLite, jsonb on PostgreSQL.
+JSON_COLUMNS = frozenset({"products", "data"})
+
+
+def new_tag() -> int:
+    """A random positive 63-bit tag (fits a bigint column)."""
+    return secrets.randbits(63)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    """An order on its way to the database: its row and what the rules check it against."""
+
+    key_id: int
+    account_id: int
+    period_start: dt.date
+    row: OrderRow
+
+
+@dataclass(frozen=True, slots=True)
+class EventItem:
+    """An event record on its way to the database."""
+
+    key_id: int
+    row: EventRow
+
+
+Item = OrderItem | EventItem
+
+
+class Outcome(enum.Enum):
+    CREATED = "created"
+    LIMIT_REACHED = "limit_reached"
+    DUPLICATE = "duplicate"
+    # The API key, its project or the account was deleted or deactivated between the key
+    # check and the insert.
+    KEY_GONE = "key_gone"
+    # Events: the event was deleted, or deactivated, between the check and the insert.
+    EVENT_GONE = "event_gone"
+    EVENT_INACTIVE = "event_inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    record_id: int | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.outcome is Outcome.CREATED

@@ -1,0 +1,253 @@
+"""SQLite's statements for the recording rules (ingest/__init__.py): item by item, one writer.
+
+SQLite lets one connection write at a time. Request threads each opening a write transaction
+queued on the database lock with busy-wait sleeps (p99 near a second under load); so on SQLite
+a single writer thread per process (writer.py, lane "all") takes every order and event record
+and commits each batch as one IMMEDIATE transaction, one fsync for the whole batch. Inside the
+transaction nobody else can write, so the rules are plain Python over point queries, in
+arrival order, with the batch's usage counters kept in memory and written once at the end.
+The queries go to the raw sqlite3 cursor: Django's cursor wrapper costs more than the query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+
+from orderreport.accounts.models import Account, Plan, Usage
+from orderreport.events.models import EventRecord
+from orderreport.ingest import writer
+from orderreport.ingest.postgres import LIMIT_THRESHOLDS, UNLIMITED
+from orderreport.ingest.rows import (
+    EVENT_COLUMNS,
+    JSON_COLUMNS,
+    ORDER_COLUMNS,
+    EventItem,
+    Item,
+    OrderItem,
+    Outcome,
+    Result,
+)
+from orderreport.notify.models import Channel, Delivery, LimitWarning
+from orderreport.orders.models import Order
+from orderreport.projects.models import ApiKey, Event, Project
+
+_DELIVERY_COLUMNS = (
+    "channel_id, topic, {target}, status, attempts, next_attempt_at, claim, last_error, created"
+)
+_PENDING = "'pending', 0, ?, '', '', ?"
+
+
+@cache
+def _sql() -> dict[str, str]:
+    order, record = Order._meta.db_table, EventRecord._meta.db_table
+    usage, account, plan = Usage._meta.db_table, Account._meta.db_table, Plan._meta.db_table
+    key, event, project = ApiKey._meta.db_table, Event._meta.db_table, Project._meta.db_table
+    delivery, channel = Delivery._meta.db_table, Channel._meta.db_table
+    channel_events = Channel.events.through._meta.db_table
+    warning = LimitWarning._meta.db_table
+    return {
+        "key_ok": f"SELECT 1 FROM {key} WHERE id = ? AND project_id = ? AND is_active",
+        "limit": (
+            f"SELECT COALESCE(p.monthly_order_limit, {UNLIMITED}) FROM {account} a "
+            f"JOIN {plan} p ON p.id = a.plan_id WHERE a.id = ?"
+        ),
+        "used": f"SELECT used FROM {usage} WHERE account_id = ? AND period_start = ?",
+        "count": (
+            f"INSERT INTO {usage} (account_id, period_start, used) VALUES (?, ?, ?) "
+            "ON CONFLICT (account_id, period_start) DO UPDATE SET used = excluded.used"
+        ),
+        "known_order": (
+            f"SELECT id, ingest_tag FROM {order} WHERE project_id = ? AND external_id = ?"
+        ),
+        "insert_order": (
+            f"INSERT INTO {order} ({', '.join(ORDER_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) RETURNING id"
+        ),
+        "queue_order": (
+            f"INSERT INTO {delivery} ({_DELIVERY_COLUMNS.format(target='order_id')}) "
+            f"SELECT c.id, 'order', ?, {_PENDING} FROM {channel} c "
+            "WHERE c.project_id = ? AND c.is_active AND c.receives_orders"
+        ),
+        "warn": (
+            f"INSERT INTO {warning} (account_id, period_start, threshold, used, monthly_limit, "
+            "created) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account_id, period_start, threshold) DO NOTHING RETURNING id"
+        ),
+        "queue_warning": (
+            f"INSERT INTO {delivery} ({_DELIVERY_COLUMNS.format(target='limit_warning_id')}) "
+            f"SELECT c.id, 'limit', ?, {_PENDING} FROM {channel} c "
+            f"JOIN {project} p ON p.id = c.project_id "
+            "WHERE p.account_id = ? AND c.is_active AND c.receives_limits "
+            # The account owner always hears about the limit, by e-mail (no channel).
+            f"UNION ALL SELECT NULL, 'limit', ?, {_PENDING}"
+        ),
+        "event": f"SELECT is_active FROM {event} WHERE id = ? AND project_id = ?",
+        "own_record": (
+            f"SELECT id FROM {record} WHERE project_id = ? AND received_at = ? AND ingest_tag = ?"
+        ),
+        "insert_record": (
+            f"INSERT INTO {record} ({', '.join(EVENT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) RETURNING id"
+        ),
+        "queue_record": (
+            f"INSERT INTO {delivery} ({_DELIVERY_COLUMNS.format(target='event_record_id')}) "
+            f"SELECT c.id, 'event', ?, {_PENDING} FROM {channel} c "
+            f"JOIN {channel_events} ce ON ce.channel_id = c.id "
+            "WHERE ce.event_id = ? AND c.is_active"
+        ),
+    }
+
+
+def _db_time(value: dt.datetime) -> str:
+    # Django stores aware datetimes on SQLite as naive UTC text.
+    return str(connection.ops.adapt_datetimefield_value(value))
+
+
+def _values(row: tuple[Any, ...], columns: tuple[str, ...]) -> list[Any]:
+    values = list(row)
+    for n, name in enumerate(columns):
+        if name in JSON_COLUMNS:
+            values[n] = orjson.dumps(values[n]).decode()
+        elif name == "received_at":
+            values[n] = _db_time(values[n])
+    return values
+
+
+@dataclass(slots=True)
+class _Usage:
+    used: int
+    limit: int
+    counted: int = 0  # orders this batch added
+
+
+def crossed_thresholds(used: int, limit: int) -> list[int]:
+    """The warning thresholds (percent) that the order making `used` crossed."""
+    return [t for t in LIMIT_THRESHOLDS if (used - 1) * 100 < limit * t <= used * 100]
+
+
+class _Batch:
+    """One transaction's worth of items, decided in arrival order."""
+
+    def __init__(self, cur: sqlite3.Cursor, retry: bool) -> None:
+        self.cur = cur
+        self.retry = retry
+        self.sql = _sql()
+        self.keys: dict[tuple[int, int], bool] = {}
+        self.usage: dict[tuple[int, dt.date], _Usage | None] = {}
+
+    def one(self, name: str, params: Sequence[Any]) -> Any:
+        return self.cur.execute(self.sql[name], params).fetchone()
+
+    def key_ok(self, key_id: int, project_id: int) -> bool:
+        ok = self.keys.get((key_id, project_id))
+        if ok is None:
+            ok = self.keys[key_id, project_id] = (
+                self.one("key_ok", (key_id, project_id)) is not None
+            )
+        return ok
+
+    def usage_of(self, item: OrderItem) -> _Usage | None:
+        pair = (item.account_id, item.period_start)
+        if pair not in self.usage:
+            limit = self.one("limit", (item.account_id,))
+            used = self.one("used", (item.account_id, item.period_start.isoformat()))
+            self.usage[pair] = None if limit is None else _Usage(used[0] if used else 0, limit[0])
+        return self.usage[pair]
+
+    def order(self, item: OrderItem) -> Result:
+        row = item.row
+        known = self.one("known_order", (row.project_id, row.external_id))
+        if known is not None and known[1] == row.ingest_tag:
+            return Result(Outcome.CREATED, known[0])
+        usage = self.usage_of(item)
+        if usage is None or not self.key_ok(item.key_id, row.project_id):
+            return Result(Outcome.KEY_GONE)
+        if usage.used >= usage.limit:
+            return Result(Outcome.LIMIT_REACHED)
+        if known is not None:
+            return Result(Outcome.DUPLICATE)
+        (order_id,) = self.one("insert_order", _values(row, ORDER_COLUMNS))
+        usage.used += 1
+        usage.counted += 1
+        at = _db_time(row.received_at)
+        self.cur.execute(self.sql["queue_order"], (order_id, at, at, row.project_id))
+        for threshold in crossed_thresholds(usage.used, usage.limit):
+            warning = self.one(
+                "warn",
+                (item.account_id, item.period_start.isoformat(), threshold, usage.used,
+                 usage.limit, at),
+            )  # fmt: skip
+            if warning is not None:  # else: warned already this period
+                self.cur.execute(
+                    self.sql["queue_warning"], (warning[0], at, at, item.account_id,
+                                                warning[0], at, at)
+                )  # fmt: skip
+        return Result(Outcome.CREATED, order_id)
+
+    def event(self, item: EventItem) -> Result:
+        row = item.row
+        if self.retry:
+            own = self.one("own_record", (row.project_id, _db_time(row.received_at),
+                                          row.ingest_tag))  # fmt: skip
+            if own is not None:
+                return Result(Outcome.CREATED, own[0])
+        if not self.key_ok(item.key_id, row.project_id):
+            return Result(Outcome.KEY_GONE)
+        event = self.one("event", (row.event_id, row.project_id))
+        if event is None:
+            return Result(Outcome.EVENT_GONE)
+        if not event[0]:
+            return Result(Outcome.EVENT_INACTIVE)
+        (record_id,) = self.one("insert_record", _values(row, EVENT_COLUMNS))
+        at = _db_time(row.received_at)
+        self.cur.execute(self.sql["queue_record"], (record_id, at, at, row.event_id))
+        return Result(Outcome.CREATED, record_id)
+
+    def run(self, items: Sequence[Item]) -> list[Result]:
+        results = [self.order(i) if isinstance(i, OrderItem) else self.event(i) for i in items]
+        for (account_id, period_start), usage in self.usage.items():
+            if usage is not None and usage.counted:
+                self.cur.execute(
+                    self.sql["count"], (account_id, period_start.isoformat(), usage.used)
+                )
+        return results
+
+
+class SqliteBackend:
+    def classify(self, exc: BaseException) -> str:
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        if isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause):
+            # Another process held the database's write lock for the whole busy timeout.
+            return writer.LOCK_TIMEOUT
+        return writer.OTHER
+
+    def prepare_connection(self, db: Any) -> None:
+        if db.connection is None:
+            with db.wrap_database_errors:
+                db.ensure_connection()
+                # Another process writing (the worker, a second server) holds the write lock
+                # for milliseconds; waiting for it is bounded like PostgreSQL's lock_timeout.
+                raw: Any = db.connection
+                raw.execute(f"PRAGMA busy_timeout = {int(settings.INGEST_LOCK_TIMEOUT_MS):d}")
+
+    def run_batch(self, db: Any, items: Sequence[Item], retry: bool) -> list[Result]:
+        with db.wrap_database_errors, transaction.atomic(using=db.alias):
+            return _Batch(db.connection.cursor(), retry).run(items)
+
+    def run_in_transaction(self, items: Sequence[Item], retry: bool) -> list[Result]:
+        with connection.wrap_database_errors, transaction.atomic():
+            connection.ensure_connection()
+            raw: Any = connection.connection
+            return _Batch(raw.cursor(), retry).run(items)
+
+
+BACKEND = SqliteBackend()
