@@ -61,8 +61,13 @@ lock:
 	.lockvenv/bin/pip freeze --exclude-editable > requirements.lock
 	rm -rf .lockvenv
 
+# The ingest benchmark (benchmarks/README.md). wrk comes from Debian's packages: installed here
+# when missing (needs root; the package lists are refreshed only if the install fails).
 bench: install services
-	$(BIN)/python benchmarks/orders.py
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "wrk is missing: apt-get install -y wrk (as root)"; exit 1; fi; \
+	  apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; }
+	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
