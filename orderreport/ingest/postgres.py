@@ -38,6 +38,7 @@ import select
 import time
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -310,10 +311,26 @@ _REPLAN_AFTER_BATCHES = (10, 100, 1000)
 _ANALYSE_BELOW_PAGES = 512
 
 
+@dataclass(slots=True)
+class _Session:
+    """What one writer connection has prepared, and since when."""
+
+    prepared_at: float
+    batches: int = 0
+    names: set[str] = field(default_factory=set)
+
+
+def _statements() -> dict[str, str]:
+    return {
+        _LOCK: f"PREPARE {_LOCK}(json) AS {lock_sql('$1')}",
+        _ORDERS: f"PREPARE {_ORDERS}(json) AS {orders_sql('$1')}",
+        _EVENTS: f"PREPARE {_EVENTS}(json, boolean) AS {events_sql('$1', '$2')}",
+    }
+
+
 class PostgresBackend:
     def __init__(self) -> None:
-        # Connection -> [when its statements were prepared, batches run since].
-        self._prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], list[float]] = (
+        self._sessions: weakref.WeakKeyDictionary[psycopg.Connection[Any], _Session] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -337,61 +354,73 @@ class PostgresBackend:
         with db.wrap_database_errors:
             db.ensure_connection()
             raw = db.connection
-            try:
-                self._prepare(raw)
-            except BaseException:
-                _rollback(raw)
-                raise
+            if raw not in self._sessions:
+                # First use of this connection: the timeouts cover everything it runs from
+                # here, the PREPAREs, the ANALYZE and the size probe included.
+                raw.execute(
+                    "SELECT set_config('lock_timeout', %s, false), "
+                    "set_config('statement_timeout', %s, false)",
+                    [
+                        f"{settings.INGEST_LOCK_TIMEOUT_MS}ms",
+                        f"{settings.INGEST_STATEMENT_TIMEOUT_MS}ms",
+                    ],
+                )
+                self._sessions[raw] = _Session(prepared_at=time.monotonic())
 
-    def _prepare(self, raw: psycopg.Connection[Any]) -> None:
-        prepared = self._prepared.get(raw)
+    def _prepare(self, raw: psycopg.Connection[Any], names: Sequence[str]) -> None:
+        """Prepare the statements a batch needs (only those: each lane touches its tables)."""
+        session = self._sessions[raw]
+        session.batches += 1
         now = time.monotonic()
-        if prepared is not None:
-            prepared[1] += 1
-            if now - prepared[0] < REPLAN_SECONDS and prepared[1] not in _REPLAN_AFTER_BATCHES:
-                return
-            for name in (_LOCK, _ORDERS, _EVENTS):
+        if session.names and (
+            now - session.prepared_at >= REPLAN_SECONDS or session.batches in _REPLAN_AFTER_BATCHES
+        ):
+            for name in sorted(session.names):
                 with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
                     raw.execute(f"DEALLOCATE {name}")  # gone already after a DISCARD ALL
-        else:
-            # First use of this connection: the timeouts cover everything it runs from here.
-            raw.execute(
-                "SELECT set_config('lock_timeout', %s, false), "
-                "set_config('statement_timeout', %s, false)",
-                [
-                    f"{settings.INGEST_LOCK_TIMEOUT_MS}ms",
-                    f"{settings.INGEST_STATEMENT_TIMEOUT_MS}ms",
-                ],
-            )
-        _analyse_if_unknown(raw)
-        raw.execute(f"PREPARE {_LOCK}(json) AS {lock_sql('$1')}")
-        raw.execute(f"PREPARE {_ORDERS}(json) AS {orders_sql('$1')}")
-        raw.execute(f"PREPARE {_EVENTS}(json, boolean) AS {events_sql('$1', '$2')}")
-        self._prepared[raw] = [now, prepared[1] if prepared else 0]
+            session.names.clear()
+            session.prepared_at = now
+        missing = [n for n in names if n not in session.names]
+        if not missing:
+            return
+        if _ORDERS in missing:
+            _analyse_if_unknown(raw)
+        statements = _statements()
+        for name in missing:
+            # A PREPARE that failed halfway through a set (a lock timeout) leaves the others
+            # prepared; a leftover of the same name is dropped first, so this always recovers.
+            with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+                raw.execute(f"DEALLOCATE {name}")
+            raw.execute(statements[name])
+            session.names.add(name)
 
     def run_batch(self, db: Any, items: Sequence[Item], retry: bool) -> list[Result]:
         orders, events = _split(items)
         sql = ["BEGIN; SET LOCAL synchronous_commit TO off;"]
         params: list[Any] = []
+        names: list[str] = []
         if orders:
             pairs, rows = _orders_json(orders)
             sql.append(f"EXECUTE {_LOCK}(%s); EXECUTE {_ORDERS}(%s);")
             params += [pairs, rows]
+            names += [_LOCK, _ORDERS]
         if events:
             sql.append(f"EXECUTE {_EVENTS}(%s, %s);")
             params += [_events_json(events), retry]
+            names.append(_EVENTS)
         sql.append("COMMIT; SELECT pg_current_xact_id()")
         with db.wrap_database_errors:
             raw: psycopg.Connection[Any] = db.connection
             cur = raw.cursor()
             try:
+                self._prepare(raw, names)
                 try:
                     cur.execute(" ".join(sql), params)
                 except psycopg.errors.InvalidSqlStatementName:
                     # Someone ran DISCARD ALL / DEALLOCATE on this connection: prepare again.
                     _rollback(raw)
-                    self._prepared.pop(raw, None)
-                    self._prepare(raw)
+                    self._sessions[raw].names.clear()
+                    self._prepare(raw, names)
                     cur.execute(" ".join(sql), params)
             except BaseException:
                 _rollback(raw)

@@ -24,8 +24,11 @@ waited out the lock timeout is retried account by account (a row locked elsewher
 its own account's orders). Every attempt is bounded by the backend's lock and statement
 timeouts, and no request waits longer than `settings.INGEST_WAIT_SECONDS`.
 
-On shutdown (SIGTERM, the interpreter exiting) the writer drains: what is queued is committed
-and answered before the process ends.
+On SIGTERM nothing queued is lost: granian stops accepting connections and lets the requests
+in flight finish, and every queued item belongs to such a request, waiting for its answer; so
+the writer commits and answers them all before the worker exits (tested with the real server
+in tests/ingest/test_faults_server.py). Granian's forked workers skip atexit handlers; for
+servers that run them, `stop_writers` is registered to drain the queue at exit as well.
 """
 
 from __future__ import annotations
