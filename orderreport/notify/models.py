@@ -101,12 +101,24 @@ class Delivery(models.Model):
         Channel, models.CASCADE, null=True, blank=True, related_name="deliveries", db_index=False
     )
     topic = models.CharField(max_length=8, choices=Topic.choices)
-    order = models.ForeignKey(Order, models.CASCADE, null=True, blank=True, related_name="+")
+    # No foreign key constraints in the database for what a delivery announces (Django still
+    # cascades deletes): PostgreSQL's check of such a constraint locks the referenced table
+    # on every insert, even for a NULL, so a long lock on the order table (a migration,
+    # VACUUM FULL) would hold up the deliveries of event records too, and vice versa. The
+    # write side inserts the row and its deliveries in one statement.
+    order = models.ForeignKey(
+        Order, models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+    )
     event_record = models.ForeignKey(
-        EventRecord, models.CASCADE, null=True, blank=True, related_name="+"
+        EventRecord, models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
     )
     limit_warning = models.ForeignKey(
-        LimitWarning, models.CASCADE, null=True, blank=True, related_name="deliveries"
+        LimitWarning,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        db_constraint=False,
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
