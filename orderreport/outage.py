@@ -57,3 +57,8 @@ class Outage:
                 time.monotonic() - since,
                 failures,
             )
+
+
+# The shared cache (Redis): the key lookup, admission and rate limits all report to this one,
+# so a Redis outage is one log line, not three per request.
+cache_outage = Outage("cache (Redis)", logging.getLogger("orderreport.cache"))

@@ -14,7 +14,6 @@ answers Retry-After on the rare refused request.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from functools import cache, lru_cache
@@ -35,8 +34,7 @@ from orderreport.ingest.lookup import (
     get_key_info,
     key_ident,
 )
-
-log = logging.getLogger(__name__)
+from orderreport.outage import cache_outage
 
 # KEYS: the cached KeyInfo, then (previous, current) window of the per-key and the
 # per-address counter. ARGV: enabled (1/0), then limit and window seconds of each counter.
@@ -151,9 +149,12 @@ def admit(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
         return None, 0
     if settings.REDIS_URL:
         try:
-            return _admit_redis(raw_key, client_ip)
-        except Exception:  # Redis down: the slow path below copes (database, no limits)
-            log.exception("one-round-trip admission failed; using the slow path")
+            admitted = _admit_redis(raw_key, client_ip)
+        except Exception as exc:  # Redis down: the slow path below copes (database, no limits)
+            cache_outage.failed("one-round-trip admission; using the slow path", exc)
+        else:
+            cache_outage.succeeded()
+            return admitted
     return _admit_slow(raw_key, client_ip)
 
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
 
+from orderreport.outage import cache_outage
 from orderreport.projects.models import ApiKey, Domain, Event
-
-log = logging.getLogger(__name__)
 
 # Positive entries are also deleted on every change; the TTL only bounds the damage of a
 # lost invalidation (a cache restart mid-change, a race with a concurrent reload).
@@ -86,16 +84,16 @@ def get_key_info(raw_key: str) -> KeyInfo | None:
     ckey = cache_key(raw_key)
     try:
         cached = cache.get(ckey)
-    except Exception:  # a cache outage must not take the API down; the database still answers
-        log.exception("cache read failed; falling back to the database")
+    except Exception as exc:  # a cache outage must not take the API down; the database answers
+        cache_outage.failed("key lookup; falling back to the database", exc)
         return load_key_info(raw_key)
     if cached is not None:
         return cached or None
     info = load_key_info(raw_key)
     try:
         cache.set(ckey, info or _MISSING, TTL_SECONDS)
-    except Exception:
-        log.exception("cache write failed")
+    except Exception as exc:
+        cache_outage.failed("key cache write", exc)
     return info
 
 

@@ -9,7 +9,6 @@ this module names; check() is the path without Redis and after a cache miss.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-log = logging.getLogger(__name__)
+from orderreport.outage import cache_outage
 
 
 @cache
@@ -78,8 +77,8 @@ def check(key_ident: str, client_ip: str) -> int:
         for item, ident in identities(key_ident, client_ip):
             if not limiter.hit(item, ident):
                 return retry_after(item, ident)
-    except Exception:  # an unreachable Redis must not turn every order away
-        log.exception("rate limit check failed; letting the request through")
+    except Exception as exc:  # an unreachable Redis must not turn every order away
+        cache_outage.failed("rate limit check; letting the request through", exc)
     return 0
 
 
