@@ -38,7 +38,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def bench_baseline(request: HttpRequest) -> HttpResponse:
     """The benchmark's baseline: parse the body like the API does, touch nothing, answer 201.
 
-    Mounted only when BENCHMARK_BASELINE=true (benchmarks/run_orders.py sets it).
+    Mounted only when BENCHMARK_BASELINE=true (benchmarks/ingest.py sets it).
     """
     body = orjson.loads(request.body)
     return HttpResponse(
