@@ -237,23 +237,3 @@ def test_it_answers_a_disallowed_host_in_json(api: Api, shop: Shop, host: str, p
     response = api.post(path, {"id": "x", "total": 1}, shop.key.key, HTTP_HOST=host)
     assert_error(response, 400, "Bad request", "bad_request")
     assert not Order.objects.exists()
-
-
-@pytest.mark.postgres
-def test_an_order_whose_project_goes_between_the_key_check_and_the_insert_is_refused(
-    api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from orderreport.ingest import http
-    from orderreport.projects.models import Project
-
-    admit = http.admit
-
-    def admit_then_delete(raw_key: str, client_ip: str) -> Any:
-        answer = admit(raw_key, client_ip)
-        Project.objects.filter(pk=shop.project.pk).delete()  # the owner deletes it right now
-        return answer
-
-    monkeypatch.setattr(http, "admit", admit_then_delete)
-    response = api.order({"id": "late", "total": 1}, shop.key.key)
-    assert_error(response, 401, "Invalid API key", "invalid_api_key")
-    assert not Order.objects.filter(external_id="late").exists()
