@@ -140,11 +140,8 @@ def orders_sql(param: str) -> str:
         # `own`: this very item stored by an attempt whose commit went unanswered. `fresh`: not
         # stored yet and the first of its id in the batch. `room`: what the plan still
         # allows, read under the lock statement 1 took.
-        "placed AS (SELECT b.*, GREATEST(lim.n - us.used, 0) AS room, known.id AS known_id, "
-        "COALESCE(known.ingest_tag = b.ingest_tag, false) AS own, kk.ok IS NOT NULL AS key_ok, "
-        "(known.id IS NULL "
-        "AND row_number() OVER (PARTITION BY b.project_id, b.external_id ORDER BY b.s) = 1) "
-        "AS fresh "
+        "checked AS (SELECT b.*, GREATEST(lim.n - us.used, 0) AS room, known.id AS known_id, "
+        "COALESCE(known.ingest_tag = b.ingest_tag, false) AS own, kk.ok IS NOT NULL AS key_ok "
         "FROM b JOIN lim ON lim.id = b.account_id "
         f"CROSS JOIN LATERAL (SELECT u.used FROM {usage} u "
         "WHERE u.account_id = b.account_id AND u.period_start = b.period_start OFFSET 0) us "
@@ -153,20 +150,30 @@ def orders_sql(param: str) -> str:
         f"LEFT JOIN LATERAL (SELECT o.id, o.ingest_tag FROM {order} o "
         "WHERE o.project_id = b.project_id AND o.external_id = b.external_id OFFSET 0) known "
         "ON true), "
+        # `fresh`: not stored yet, and the first of its id in the batch among the copies that
+        # could be stored (a copy refused for its key or for a full period is no original).
+        # Not exact in one corner: two copies in different periods where the first period's
+        # room runs out inside the batch; SQLite's item-by-item path is.
+        "placed AS (SELECT c.*, (c.known_id IS NULL AND c.key_ok AND c.room > 0 "
+        "AND row_number() OVER (PARTITION BY c.project_id, c.external_id, "
+        "(c.key_ok AND c.room > 0) ORDER BY c.s) = 1) AS fresh FROM checked c), "
         # `ahead`: fresh orders of the same account and period earlier in the batch, each of
         # which takes a unit of quota before this one.
-        "ordered AS (SELECT pl.*, count(*) FILTER (WHERE pl.fresh AND pl.key_ok) "
+        "ordered AS (SELECT pl.*, count(*) FILTER (WHERE pl.fresh) "
         "OVER (PARTITION BY pl.account_id, pl.period_start ORDER BY pl.s "
         "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS ahead FROM placed pl), "
-        "accepted AS (SELECT * FROM ordered WHERE fresh AND key_ok AND ahead < room), "
+        "accepted AS (SELECT * FROM ordered WHERE fresh AND ahead < room), "
         # DO NOTHING only matters if something wrote an order without the usage lock (a shell,
         # the admin): such an order is then answered as the duplicate it is.
         f"stored AS (INSERT INTO {order} ({columns}) SELECT {columns} FROM accepted ORDER BY s "
         "ON CONFLICT (project_id, external_id) DO NOTHING "
         "RETURNING id, project_id, external_id, received_at), "
-        "gained AS (SELECT ac.account_id, ac.period_start, count(*) AS k FROM stored st "
-        "JOIN accepted ac ON ac.project_id = st.project_id AND ac.external_id = st.external_id "
-        "GROUP BY ac.account_id, ac.period_start), "
+        # `k`: each stored order's place among its period's stored orders of the batch.
+        "ranked AS (SELECT ac.account_id, ac.period_start, ac.received_at, row_number() OVER "
+        "(PARTITION BY ac.account_id, ac.period_start ORDER BY ac.s) AS k FROM stored st "
+        "JOIN accepted ac ON ac.project_id = st.project_id AND ac.external_id = st.external_id), "
+        "gained AS (SELECT account_id, period_start, max(k) AS k FROM ranked "
+        "GROUP BY account_id, period_start), "
         f"counted AS (UPDATE {usage} u SET used = u.used + g.k FROM gained g "
         "WHERE u.account_id = g.account_id AND u.period_start = g.period_start "
         "RETURNING u.account_id, u.period_start, u.used, u.used - g.k AS was), "
@@ -178,14 +185,15 @@ def orders_sql(param: str) -> str:
         "WHERE c.is_active AND c.receives_orders), "
         # Limit warnings, only when the batch took a usage row across a threshold. numeric:
         # "unlimited" is 2^62, and 2^62 * 100 would overflow bigint. `used`: the count of the
-        # order that crossed the threshold, as if counted one by one.
+        # order that crossed the threshold.
         f"warned AS (INSERT INTO {warning} (account_id, period_start, threshold, used, "
         "monthly_limit, created) "
-        "SELECT cn.account_id, cn.period_start, t.threshold, "
-        "ceil(l.n::numeric * t.threshold / 100)::bigint, l.n, "
-        "(SELECT max(received_at) FROM stored) "
+        "SELECT cn.account_id, cn.period_start, t.threshold, cn.was + r.k, l.n, r.received_at "
         "FROM counted cn JOIN lim l ON l.id = cn.account_id "
         f"CROSS JOIN (VALUES {thresholds}) AS t(threshold) "
+        # The order that crossed it: the warning is dated by it, as if counted one by one.
+        "JOIN ranked r ON r.account_id = cn.account_id AND r.period_start = cn.period_start "
+        "AND cn.was + r.k = ceil(l.n::numeric * t.threshold / 100) "
         "WHERE cn.was::numeric * 100 < l.n::numeric * t.threshold "
         "AND l.n::numeric * t.threshold <= cn.used::numeric * 100 "
         "ON CONFLICT (account_id, period_start, threshold) DO NOTHING "
@@ -329,6 +337,9 @@ def _statements() -> dict[str, str]:
 
 
 class PostgresBackend:
+    # A lock timeout is about one row or table: other accounts' orders may go through alone.
+    row_locks = True
+
     def __init__(self) -> None:
         self._sessions: weakref.WeakKeyDictionary[psycopg.Connection[Any], _Session] = (
             weakref.WeakKeyDictionary()
@@ -355,22 +366,21 @@ class PostgresBackend:
             db.ensure_connection()
             raw = db.connection
             if raw not in self._sessions:
-                # First use of this connection: the timeouts cover everything it runs from
-                # here, the PREPAREs, the ANALYZE and the size probe included.
-                raw.execute(
-                    "SELECT set_config('lock_timeout', %s, false), "
-                    "set_config('statement_timeout', %s, false)",
-                    [
-                        f"{settings.INGEST_LOCK_TIMEOUT_MS}ms",
-                        f"{settings.INGEST_STATEMENT_TIMEOUT_MS}ms",
-                    ],
-                )
-                self._sessions[raw] = _Session(prepared_at=time.monotonic())
+                self._start_session(raw)
+
+    def _start_session(self, raw: psycopg.Connection[Any]) -> None:
+        # The timeouts cover everything the connection runs from here: the PREPAREs, the
+        # ANALYZE and the size probe included.
+        raw.execute(
+            "SELECT set_config('lock_timeout', %s, false), "
+            "set_config('statement_timeout', %s, false)",
+            [f"{settings.INGEST_LOCK_TIMEOUT_MS}ms", f"{settings.INGEST_STATEMENT_TIMEOUT_MS}ms"],
+        )
+        self._sessions[raw] = _Session(prepared_at=time.monotonic())
 
     def _prepare(self, raw: psycopg.Connection[Any], names: Sequence[str]) -> None:
         """Prepare the statements a batch needs (only those: each lane touches its tables)."""
         session = self._sessions[raw]
-        session.batches += 1
         now = time.monotonic()
         if session.names and (
             now - session.prepared_at >= REPLAN_SECONDS or session.batches in _REPLAN_AFTER_BATCHES
@@ -413,13 +423,15 @@ class PostgresBackend:
             raw: psycopg.Connection[Any] = db.connection
             cur = raw.cursor()
             try:
+                self._sessions[raw].batches += 1
                 self._prepare(raw, names)
                 try:
                     cur.execute(" ".join(sql), params)
                 except psycopg.errors.InvalidSqlStatementName:
-                    # Someone ran DISCARD ALL / DEALLOCATE on this connection: prepare again.
+                    # Someone ran DISCARD ALL (a pooler) on this connection, which also reset
+                    # its timeouts: start the session again.
                     _rollback(raw)
-                    self._sessions[raw].names.clear()
+                    self._start_session(raw)
                     self._prepare(raw, names)
                     cur.execute(" ".join(sql), params)
             except BaseException:

@@ -223,6 +223,9 @@ class _Batch:
 
 
 class SqliteBackend:
+    # The lock is the whole database's: retrying account by account would only wait again.
+    row_locks = False
+
     def classify(self, exc: BaseException) -> str:
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         if isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause):

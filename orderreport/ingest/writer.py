@@ -71,6 +71,10 @@ OTHER = "other"  # rolled back (a bad item, a deadlock, a row deleted a moment a
 class Backend(Protocol):
     """One database's implementation of the recording rules (see ingest/__init__.py)."""
 
+    # Whether a lock timeout can be about one account's row (then the other accounts' items
+    # are retried without it) rather than the whole database.
+    row_locks: bool
+
     def run_batch(self, db: Any, items: Sequence[Item], retry: bool) -> list[Result]:
         """Record `items` in one transaction of the writer's connection `db`, and commit.
 
@@ -246,7 +250,7 @@ class BatchWriter:
                 accounts.setdefault(
                     item.account_id if isinstance(item, OrderItem) else None, []
                 ).append(waiter)
-            if len(accounts) > 1:
+            if len(accounts) > 1 and self.backend.row_locks:
                 # A row locked elsewhere: each account goes again on its own, so only the
                 # account whose row is held fails, not every tenant of the process.
                 now = time.monotonic()

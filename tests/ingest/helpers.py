@@ -161,6 +161,10 @@ class SpyBackend:
         self.after_commit: list[BaseException] = []
         self.pids: list[int] = []
 
+    @property
+    def row_locks(self) -> bool:
+        return bool(self.inner.row_locks)
+
     def classify(self, exc: BaseException) -> str:
         return str(self.inner.classify(exc))
 
