@@ -12,12 +12,10 @@ from orderreport.accounts.services import set_plan
 from orderreport.notify.models import Delivery, LimitWarning
 from orderreport.orders.models import Order
 from tests.conftest import Shop
-from tests.ingest.helpers import plan_with_limit
-from tests.ingest.test_concurrency import post_all
+from tests.ingest.helpers import plan_with_limit, post_together
 from tests.notify.conftest import telegram_channel, webhook_channel
 
 pytestmark = [
-    pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
@@ -29,7 +27,9 @@ def test_it_queues_deliveries_and_warnings_with_parallel_orders(
     hook = webhook_channel(shop, "https://example.com/hook", receives_limits=True)
     chat = telegram_channel(shop, receives_orders=False, receives_limits=True)
     webhook_channel(other_shop, "https://example.com/other", receives_limits=True)
-    responses = post_all(live_server.url, shop, [{"id": f"o{n}", "total": 1} for n in range(15)])
+    responses = post_together(
+        live_server.url, shop, [{"id": f"o{n}", "total": 1} for n in range(15)]
+    )
     assert Counter(r.status_code for r in responses) == {201: 10, 402: 5}
     orders = set(Order.objects.filter(project=shop.project).values_list("pk", flat=True))
     order_deliveries = Delivery.objects.filter(topic="order")
