@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -70,19 +71,23 @@ class Product(_Strict):
     @field_validator("image")
     @classmethod
     def _absolute_http_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            raise ValueError("must be an absolute http(s) URL") from None
-        if (
-            parts.scheme.lower() not in ("http", "https")
-            or not parts.hostname
-            or _WHITESPACE.search(value)
-        ):
+        if not _is_absolute_http_url(value):
             raise ValueError("must be an absolute http(s) URL")
         return value
+
+
+@lru_cache(maxsize=4096)
+def _is_absolute_http_url(value: str) -> bool:
+    """A shop sends the same few product images over and over: each is parsed once."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and not _WHITESPACE.search(value)
+    )
 
 
 Optional = BeforeValidator(_blank_to_none)

@@ -28,7 +28,7 @@ class Command(BaseCommand):
             type=int,
             default=int(os.environ.get("WEB_THREADS", "0")),
             help="Python threads per process: they overlap database and cache round trips "
-            "(default: 16)",
+            "(default: 32)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -40,12 +40,13 @@ class Command(BaseCommand):
         # Pages need the hashed static files' manifest; collecting is quick when nothing
         # changed and saves every deployment from a forgotten step.
         call_command("collectstatic", interactive=False, verbosity=0)
-        # 16 per process (benchmarks/RESULTS.md): an order's thread mostly waits for its
-        # batch commit (ingest/writer.py), so more threads in flight mean larger batches
-        # and fewer transactions; 8 per process measured about a sixth fewer orders a second,
-        # 24 a little more, with pages and the baseline a little slower. Order and event
-        # threads need no database connection of their own; page threads keep one each.
-        threads = options["threads"] or 16
+        # 32 per process (benchmarks/RESULTS.md): an order's or event's thread mostly waits
+        # for its batch's commit (ingest/writer.py), so more threads in flight mean larger
+        # batches and fewer transactions; on the two-core reference machine 16 per process
+        # gave 0.39-0.41 of the baseline's requests/s for orders on PostgreSQL, 32 gave
+        # 0.53-0.56, 48 no more. Order and event threads need no database connection of their
+        # own; page threads keep one each.
+        threads = options["threads"] or 32
         env = os.environ.copy()
         env.setdefault("DB_CONN_MAX_AGE", "600")
         env.setdefault("DJANGO_SETTINGS_MODULE", "orderreport.settings")
