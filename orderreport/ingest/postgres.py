@@ -52,8 +52,11 @@ from orderreport.accounts.models import Account, Plan, Usage
 from orderreport.events.models import EventRecord
 from orderreport.ingest import writer
 from orderreport.ingest.rows import (
+    DELIVERY_COLUMNS,
     EVENT_COLUMNS,
+    LIMIT_THRESHOLDS,
     ORDER_COLUMNS,
+    UNLIMITED,
     EventItem,
     Item,
     OrderItem,
@@ -63,10 +66,6 @@ from orderreport.ingest.rows import (
 from orderreport.notify.models import Channel, Delivery, LimitWarning
 from orderreport.orders.models import Order
 from orderreport.projects.models import ApiKey, Event, Project
-
-# Stands in for "no limit" in SQL comparisons; no account records 2^62 orders a month.
-UNLIMITED = 2**62
-LIMIT_THRESHOLDS = (80, 100)
 
 # SQL types of the rows' columns, as json_to_recordset reads them.
 _TYPES = {
@@ -96,11 +95,6 @@ def _recordset(extra: tuple[tuple[str, str], ...], columns: tuple[str, ...]) -> 
     return ", ".join(
         f"{name} {kind}" for name, kind in (*extra, *((c, _TYPES[c]) for c in columns))
     )
-
-
-_DELIVERY_COLUMNS = (
-    "channel_id, topic, {target}, status, attempts, next_attempt_at, claim, last_error, created"
-)
 
 
 @cache
@@ -179,7 +173,7 @@ def orders_sql(param: str) -> str:
         "RETURNING u.account_id, u.period_start, u.used, u.used - g.k AS was), "
         # The outbox: one delivery per active channel of the order's project that wants
         # orders (one index probe per order when the project has none).
-        f"queued AS (INSERT INTO {delivery} ({_DELIVERY_COLUMNS.format(target='order_id')}) "
+        f"queued AS (INSERT INTO {delivery} ({DELIVERY_COLUMNS.format(target='order_id')}) "
         "SELECT c.id, 'order', s.id, 'pending', 0, s.received_at, '', '', s.received_at "
         f"FROM stored s JOIN {channel} c ON c.project_id = s.project_id "
         "WHERE c.is_active AND c.receives_orders), "
@@ -199,7 +193,7 @@ def orders_sql(param: str) -> str:
         "ON CONFLICT (account_id, period_start, threshold) DO NOTHING "
         "RETURNING id, account_id, created), "
         f"warned_queue AS (INSERT INTO {delivery} "
-        f"({_DELIVERY_COLUMNS.format(target='limit_warning_id')}) "
+        f"({DELIVERY_COLUMNS.format(target='limit_warning_id')}) "
         "SELECT ch.id, 'limit', w.id, 'pending', 0, w.created, '', '', w.created "
         "FROM warned w CROSS JOIN LATERAL ("
         f"SELECT c.id FROM {channel} c JOIN {project} p ON p.id = c.project_id "
@@ -237,7 +231,7 @@ def events_sql(param: str, retry_param: str) -> str:
         "WHERE own_id IS NULL AND key_ok AND active ORDER BY s "
         "RETURNING id, event_id, received_at, ingest_tag), "
         f"queued AS (INSERT INTO {delivery} "
-        f"({_DELIVERY_COLUMNS.format(target='event_record_id')}) "
+        f"({DELIVERY_COLUMNS.format(target='event_record_id')}) "
         "SELECT c.id, 'event', s.id, 'pending', 0, s.received_at, '', '', s.received_at "
         f"FROM stored s JOIN {channel_events} ce ON ce.event_id = s.event_id "
         f"JOIN {channel} c ON c.id = ce.channel_id WHERE c.is_active) "

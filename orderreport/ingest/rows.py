@@ -47,6 +47,15 @@ class EventRow(NamedTuple):
     ingest_tag: int
 
 
+# Stands in for "no limit" in SQL comparisons; no account records 2^62 orders a month.
+UNLIMITED = 2**62
+# Percentages of the plan's limit at which the owner is warned (rule "warn").
+LIMIT_THRESHOLDS = (80, 100)
+# The outbox's columns as both backends insert them.
+DELIVERY_COLUMNS = (
+    "channel_id, topic, {target}, status, attempts, next_attempt_at, claim, last_error, created"
+)
+
 ORDER_COLUMNS: tuple[str, ...] = OrderRow._fields
 EVENT_COLUMNS: tuple[str, ...] = EventRow._fields
 # Stored as JSON text on SQLite, jsonb on PostgreSQL.

@@ -25,11 +25,13 @@ from django.db import connection, transaction
 from orderreport.accounts.models import Account, Plan, Usage
 from orderreport.events.models import EventRecord
 from orderreport.ingest import writer
-from orderreport.ingest.postgres import LIMIT_THRESHOLDS, UNLIMITED
 from orderreport.ingest.rows import (
+    DELIVERY_COLUMNS,
     EVENT_COLUMNS,
     JSON_COLUMNS,
+    LIMIT_THRESHOLDS,
     ORDER_COLUMNS,
+    UNLIMITED,
     EventItem,
     Item,
     OrderItem,
@@ -40,9 +42,6 @@ from orderreport.notify.models import Channel, Delivery, LimitWarning
 from orderreport.orders.models import Order
 from orderreport.projects.models import ApiKey, Event, Project
 
-_DELIVERY_COLUMNS = (
-    "channel_id, topic, {target}, status, attempts, next_attempt_at, claim, last_error, created"
-)
 _PENDING = "'pending', 0, ?, '', '', ?"
 
 
@@ -73,7 +72,7 @@ def _sql() -> dict[str, str]:
             f"VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) RETURNING id"
         ),
         "queue_order": (
-            f"INSERT INTO {delivery} ({_DELIVERY_COLUMNS.format(target='order_id')}) "
+            f"INSERT INTO {delivery} ({DELIVERY_COLUMNS.format(target='order_id')}) "
             f"SELECT c.id, 'order', ?, {_PENDING} FROM {channel} c "
             "WHERE c.project_id = ? AND c.is_active AND c.receives_orders"
         ),
@@ -83,7 +82,7 @@ def _sql() -> dict[str, str]:
             "ON CONFLICT (account_id, period_start, threshold) DO NOTHING RETURNING id"
         ),
         "queue_warning": (
-            f"INSERT INTO {delivery} ({_DELIVERY_COLUMNS.format(target='limit_warning_id')}) "
+            f"INSERT INTO {delivery} ({DELIVERY_COLUMNS.format(target='limit_warning_id')}) "
             f"SELECT c.id, 'limit', ?, {_PENDING} FROM {channel} c "
             f"JOIN {project} p ON p.id = c.project_id "
             "WHERE p.account_id = ? AND c.is_active AND c.receives_limits "
@@ -99,7 +98,7 @@ def _sql() -> dict[str, str]:
             f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) RETURNING id"
         ),
         "queue_record": (
-            f"INSERT INTO {delivery} ({_DELIVERY_COLUMNS.format(target='event_record_id')}) "
+            f"INSERT INTO {delivery} ({DELIVERY_COLUMNS.format(target='event_record_id')}) "
             f"SELECT c.id, 'event', ?, {_PENDING} FROM {channel} c "
             f"JOIN {channel_events} ce ON ce.channel_id = c.id "
             "WHERE ce.event_id = ? AND c.is_active"
