@@ -1,4 +1,5 @@
-"""Filters of the order list: the shared ones of every list, plus currency."""
+"""Filters of the order list (the shared ones of every list, plus currency and status) and the
+order page's status form."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orderreport.listing.forms import FilterForm
+from orderreport.orders.models import Status
 from orderreport.orders.queries import OrderFilters
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -21,7 +23,12 @@ class OrderFilterForm(FilterForm):
         # No max_length on the field: clean_currency's message says more than "at most 3".
         widget=forms.TextInput(attrs={"size": 4, "maxlength": 3, "autocapitalize": "characters"}),
     )
-    field_order = ["period", "start", "end", "currency", "q", "after"]
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("Any status")), *Status.choices],
+        required=False,
+    )
+    field_order = ["period", "start", "end", "status", "currency", "q", "after"]
 
     def clean_currency(self) -> str:
         currency = (self.cleaned_data.get("currency") or "").strip().upper()
@@ -33,8 +40,24 @@ class OrderFilterForm(FilterForm):
         return OrderFilters(
             period=self.period_range(now),
             currency=self.cleaned_data["currency"],
+            status=self.cleaned_data["status"],
             text=self.cleaned_data["q"],
         )
 
     def is_filtered(self) -> bool:
-        return super().is_filtered() or bool(self.cleaned_data.get("currency"))
+        return super().is_filtered() or any(
+            self.cleaned_data.get(name) for name in ("currency", "status")
+        )
+
+
+class StatusForm(forms.Form):
+    """The order page's form that moves an order to another status."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=Status.choices,
+        error_messages={
+            "invalid_choice": _("%(value)s is not a status. Choose one from the list."),
+            "required": _("Choose a status."),
+        },
+    )

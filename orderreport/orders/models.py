@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from orderreport.projects.models import Project
+
+
+class Status(models.TextChoices):
+    """Where an order is in its life. Every order starts as `new` (on track)."""
+
+    NEW = "new", _("New")
+    CONFIRMED = "confirmed", _("Confirmed")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
 
 
 class Order(models.Model):
@@ -31,6 +44,17 @@ class Order(models.Model):
     # The random tag of the request that stored it: a retry after a lost connection knows
     # its own order by it (ingest/writer.py). Not indexed: looked up by (project, id).
     ingest_tag = models.BigIntegerField(null=True, blank=True, editable=False)
+    # The write side inserts orders with its own SQL that does not name this column: the
+    # database default gives them `new` (db_default), the ORM the same (default).
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=Status.choices,
+        default=Status.NEW,
+        db_default=Status.NEW,
+    )
+    # When the status last changed; None while the order is as tracked.
+    updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -44,8 +68,46 @@ class Order(models.Model):
                 fields=["project", "currency", "-received_at", "-id"],
                 name="order_project_currency",
             ),
+            # The list filtered by status ("everything paid and not yet shipped").
+            models.Index(
+                fields=["project", "status", "-received_at", "-id"],
+                name="order_project_status",
+            ),
             # Text search has a trigram index on PostgreSQL only; see migration 0002.
         ]
 
     def __str__(self) -> str:
         return self.external_id
+
+
+class StatusChange(models.Model):
+    """One step of an order's history: from which status to which, when, and by whom."""
+
+    class Source(models.TextChoices):
+        DASHBOARD = "dashboard", _("Dashboard")
+        API = "api", _("API")
+
+    # No index of its own: statuschange_order_time starts with the order.
+    order = models.ForeignKey(Order, models.CASCADE, related_name="status_changes", db_index=False)
+    from_status = models.CharField(_("from"), max_length=16, choices=Status.choices)
+    to_status = models.CharField(_("to"), max_length=16, choices=Status.choices)
+    changed_at = models.DateTimeField(_("changed"))
+    # The member who changed it in the dashboard; None for the API or a member since removed.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+
+    class Meta:
+        indexes = [
+            # An order's history, oldest first, on its page.
+            models.Index(fields=["order", "changed_at", "id"], name="statuschange_order_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} -> {self.to_status}"

@@ -1,6 +1,7 @@
 """The order list's queries: filters, and pages through orderreport.listing's keyset pagination.
 
-Pages walk the index `order_project_recent` (project, -received_at, -id), newest first; the
+Pages walk the index `order_project_recent` (project, -received_at, -id), newest first, or
+`order_project_currency` / `order_project_status` when filtered by currency or status; the
 text search has its own trigram index (SearchText).
 """
 
@@ -27,6 +28,7 @@ from orderreport.orders.models import Order
 class OrderFilters:
     period: Period = field(default_factory=Period)
     currency: str = ""
+    status: str = ""
     text: str = ""
 
 
@@ -52,6 +54,9 @@ def filtered_orders(project_id: int, filters: OrderFilters) -> QuerySet[Order]:
     qs = Order.objects.filter(project_id=project_id).filter(in_period(filters.period))
     if filters.currency:
         qs = qs.filter(currency=filters.currency)
+    if filters.status:
+        # Walks the index order_project_status (project, status, -received_at, -id).
+        qs = qs.filter(status=filters.status)
     if filters.text:
         # icontains is UPPER(expression) LIKE UPPER('%text%') on PostgreSQL: the trigram
         # index is built on that UPPER(...). SQLite's LIKE ignores case for ASCII only.

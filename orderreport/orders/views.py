@@ -1,4 +1,5 @@
-"""Dashboard pages of a project's orders: the list (with live updates), one order, deleting."""
+"""Dashboard pages of a project's orders: the list (with live updates), one order, changing
+its status, deleting."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for
 from orderreport.listing.forms import QUICK_CHOICES
@@ -27,9 +28,10 @@ from orderreport.listing.views import (
     viewer_language,
 )
 from orderreport.money import format_money
-from orderreport.orders.forms import OrderFilterForm
-from orderreport.orders.models import Order
+from orderreport.orders.forms import OrderFilterForm, StatusForm
+from orderreport.orders.models import Order, StatusChange
 from orderreport.orders.queries import newer_orders, order_page
+from orderreport.orders.services import change_status
 
 _TEL_JUNK = re.compile(r"[^\d]")
 
@@ -149,20 +151,69 @@ def order_list_newer(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "orders/_rows.html", ctx)
 
 
-@login_required
-@require_GET
-def order_detail(request: HttpRequest, project_id: int, order_pk: int) -> HttpResponse:
-    access = project_for(request.user, project_id)  # type: ignore[arg-type]
-    order = get_object_or_404(Order, project=access.project, pk=order_pk)
+@dataclass(frozen=True)
+class HistoryStep:
+    change: StatusChange
+    by: str
+
+
+def changed_by(change: StatusChange) -> str:
+    """Who made a step: the API, a member by name (or e-mail), or a member since removed."""
+    if change.source == StatusChange.Source.API:
+        return _("via the API")
+    user = change.changed_by
+    if user is None:
+        return _("by a former member")
+    return _("by %(name)s") % {"name": user.get_full_name() or user.email}
+
+
+def status_history(order: Order) -> list[HistoryStep]:
+    changes = order.status_changes.select_related("changed_by").order_by("changed_at", "id")
+    return [HistoryStep(c, changed_by(c)) for c in changes]
+
+
+def _detail(
+    request: HttpRequest, access: ProjectAccess, order: Order, form: StatusForm | None = None
+) -> HttpResponse:
     ctx = _project_context(access, project_zone(access.project.timezone))
+    if access.can_write and form is None:
+        form = StatusForm(initial={"status": order.status})
     ctx.update(
         order=order,
         total=format_money(order.total, order.currency, viewer_language()),
         products=product_lines(order),
         pairs=data_pairs(order.data),
         tel=tel_link(order.phone),
+        status_form=form if access.can_write else None,
+        history=status_history(order),
     )
-    return render(request, "orders/detail.html", ctx)
+    return render(request, "orders/detail.html", ctx, status=400 if form and form.errors else 200)
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, project_id: int, order_pk: int) -> HttpResponse:
+    access = project_for(request.user, project_id)  # type: ignore[arg-type]
+    order = get_object_or_404(Order, project=access.project, pk=order_pk)
+    return _detail(request, access, order)
+
+
+@login_required
+@require_POST
+def order_status(request: HttpRequest, project_id: int, order_pk: int) -> HttpResponse:
+    """Move the order to the posted status. Owners and admins only (viewers 403)."""
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    order = get_object_or_404(Order, project=access.project, pk=order_pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, access, order, form)
+    change = change_status(order, form.cleaned_data["status"], by_user=request.user)  # type: ignore[arg-type]
+    label = order.get_status_display()
+    if change is None:
+        messages.info(request, _("The order's status is already “%(status)s”.") % {"status": label})
+    else:
+        messages.success(request, _("Status changed to “%(status)s”.") % {"status": label})
+    return redirect("orders:detail", access.project.pk, order.pk)
 
 
 @login_required
