@@ -28,7 +28,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from orderreport.ingest.admission import admit
-from orderreport.ingest.lookup import KeyInfo
+from orderreport.ingest.lookup import SERVER, KeyInfo
 from orderreport.ingest.meta import RequestMeta
 from orderreport.ingest.writer import OutcomeUnknown
 from orderreport.outage import Outage
@@ -71,6 +71,31 @@ def error_response(status: int, message: str, code: str) -> HttpResponse:
 
 class UnreadableBody(Exception):
     """The client's body could not be read (the connection broke mid-upload)."""
+
+
+def server_key_in_browser() -> Answer:
+    return error(
+        403,
+        "Server keys belong on servers: do not use them in a browser",
+        "server_key_in_browser",
+    )
+
+
+def require_server_key(info: KeyInfo) -> Answer | None:
+    """The answer for a browser key on an endpoint that needs a server key, else None.
+
+    For the endpoints that update and read orders (issue 9): a browser key sits in every
+    shop's page source, so it may only track.
+    """
+    if info.kind != SERVER:
+        return error(403, "This key can only track", "key_scope")
+    return None
+
+
+def _from_browser(environ: Mapping[str, Any]) -> bool:
+    # Browsers send the Fetch Metadata headers with every request (and no page's script can
+    # remove them); servers' HTTP clients do not.
+    return bool(environ.get("HTTP_SEC_FETCH_MODE") or environ.get("HTTP_SEC_FETCH_SITE"))
 
 
 # Reads the body given the size limit: the bytes, or None if the body is over the limit.
@@ -263,6 +288,10 @@ def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -
     so refused requests cost no query; with Redis the key and both rate limits cost one
     round trip (admission.py). The view gets the key's KeyInfo, the decoded JSON
     object and the metadata to store.
+
+    A server key (the contract's "Two kinds of key") is refused when the request comes from a
+    browser (403 server_key_in_browser, in check 4's place), and needs no Origin: checks 4-5
+    are skipped when none is sent, and an Origin that is sent must pass them.
     """
     try:
         body = read(settings.API_MAX_BODY_BYTES)
@@ -282,16 +311,19 @@ def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -
         answer.headers["Retry-After"] = str(retry_after)
         return answer
     origin = environ.get("HTTP_ORIGIN", "")
-    if not origin.isascii():
-        # WSGI hands headers over as Latin-1; a server-side client may set a UTF-8
-        # `Origin: https://пример.рф` (browsers send punycode).
-        with contextlib.suppress(UnicodeError):
-            origin = origin.encode("latin-1").decode("utf-8")
-    host = _origin_host(origin)
-    if host is None:
-        return error(403, "Invalid Origin header", "invalid_origin")
-    if not host_matches(host, info.domains):
-        return error(403, "Domain not allowed", "domain_not_allowed")
+    if info.kind == SERVER and _from_browser(environ):
+        return server_key_in_browser()
+    if origin or info.kind != SERVER:
+        if not origin.isascii():
+            # WSGI hands headers over as Latin-1; a server-side client may set a UTF-8
+            # `Origin: https://пример.рф` (browsers send punycode).
+            with contextlib.suppress(UnicodeError):
+                origin = origin.encode("latin-1").decode("utf-8")
+        host = _origin_host(origin)
+        if host is None:
+            return error(403, "Invalid Origin header", "invalid_origin")
+        if not host_matches(host, info.domains):
+            return error(403, "Domain not allowed", "domain_not_allowed")
     payload = _parse_json(body)
     if not isinstance(payload, dict):
         return error(422, "Invalid data payload", "invalid_payload")

@@ -5,6 +5,12 @@ cache read and no database query; unknown keys are cached too, so a flood of bad
 reaches the database. Every change to a key, domain, event, project or account deletes the
 affected entries (orderreport/ingest/signals.py), so a deactivated key is refused on the
 very next request from any process.
+
+Both kinds of key share one cache: an entry is named after the SHA-256 of the raw X-API-KEY
+value (key_ident). A server key (`sk_…`) is stored as exactly that hash, so its entry can be
+named (and deleted) from the database row although the value itself is never stored; a
+browser key's entry is named from its stored value. A browser key's request therefore costs
+what it always did: one cache read, and nothing else when the key is cached.
 """
 
 from __future__ import annotations
@@ -17,13 +23,21 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 
 from orderreport.outage import cache_outage
-from orderreport.projects.models import ApiKey, Domain, Event
+from orderreport.projects.models import (
+    SERVER_KEY_PREFIX,
+    ApiKey,
+    Domain,
+    Event,
+    hash_server_key,
+)
 
 # Positive entries are also deleted on every change; the TTL only bounds the damage of a
 # lost invalidation (a cache restart mid-change, a race with a concurrent reload).
 TTL_SECONDS = 300
 _MISSING = 0  # cached for unknown or inactive keys
 MAX_KEY_LENGTH = 128
+BROWSER = ApiKey.Kind.BROWSER.value
+SERVER = ApiKey.Kind.SERVER.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +49,7 @@ class KeyInfo:
     domains: tuple[str, ...]
     # event key -> (event id, is active)
     events: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    kind: str = BROWSER  # ApiKey.Kind: "browser" or "server"
 
 
 def key_ident(raw_key: str) -> str:
@@ -42,14 +57,30 @@ def key_ident(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
+# "v2": KeyInfo gained `kind`; entries pickled before it would not load.
+_CACHE_PREFIX = "apikey:v2:"
+
+
 def cache_key(raw_key: str) -> str:
-    return "apikey:" + key_ident(raw_key)
+    return _CACHE_PREFIX + key_ident(raw_key)
+
+
+def stored_cache_key(stored: str, kind: str) -> str:
+    """cache_key of a key known by its row: `stored` is ApiKey.key of that kind."""
+    # A server key's stored value is the full SHA-256 whose first 40 digits are key_ident.
+    return _CACHE_PREFIX + (stored[:40] if kind == SERVER else key_ident(stored))
 
 
 def load_key_info(raw_key: str) -> KeyInfo | None:
     """Read a key's KeyInfo from the database (None if unknown or inactive)."""
+    if raw_key.startswith(SERVER_KEY_PREFIX):
+        # Stored as its hash. Never compared with a browser key's value, nor the other way
+        # round: whoever reads the table's hashes cannot send one as a key.
+        stored, kind = hash_server_key(raw_key), SERVER
+    else:
+        stored, kind = raw_key, BROWSER
     key = (
-        ApiKey.objects.filter(key=raw_key, is_active=True)
+        ApiKey.objects.filter(key=stored, kind=kind, is_active=True)
         .select_related("project__account")
         .only("id", "project__id", "project__account__id", "project__account__billing_anchor")
         .first()
@@ -73,6 +104,7 @@ def load_key_info(raw_key: str) -> KeyInfo | None:
         billing_anchor=project.account.billing_anchor,
         domains=domains,
         events=events,
+        kind=kind,
     )
 
 
@@ -97,13 +129,14 @@ def get_key_info(raw_key: str) -> KeyInfo | None:
     return info
 
 
-def invalidate_keys(raw_keys: Iterable[str]) -> None:
-    keys = [cache_key(k) for k in raw_keys]
+def invalidate_keys(stored_keys: Iterable[tuple[str, str]]) -> None:
+    """Delete the entries of keys given as (ApiKey.key, ApiKey.kind) pairs."""
+    keys = [stored_cache_key(stored, kind) for stored, kind in stored_keys]
     if keys:
         cache.delete_many(keys)
 
 
 def invalidate_projects(project_ids: Iterable[int]) -> None:
     invalidate_keys(
-        ApiKey.objects.filter(project_id__in=list(project_ids)).values_list("key", flat=True)
+        ApiKey.objects.filter(project_id__in=list(project_ids)).values_list("key", "kind")
     )

@@ -26,7 +26,7 @@ def _twice(func: Any, *args: Any) -> None:
 @receiver([post_save, post_delete], sender=ApiKey)
 def _api_key_changed(instance: ApiKey, **kwargs: Any) -> None:
     # A new key may have been cached as "unknown" by an earlier request: that entry goes too.
-    _twice(invalidate_keys, [instance.key])
+    _twice(invalidate_keys, [(instance.key, instance.kind)])
 
 
 def _changes(instance: ApiKey | Domain | Event, field: str, **kwargs: Any) -> Any:
@@ -42,9 +42,10 @@ def _changes(instance: ApiKey | Domain | Event, field: str, **kwargs: Any) -> An
 @receiver(pre_save, sender=ApiKey)
 def _api_key_regenerated(instance: ApiKey, **kwargs: Any) -> None:
     # Entries are keyed by the raw key: the old value's entry would let it in until the TTL.
+    # This is what makes a rotated server key (a new hash in `key`) fail on the next request.
     old_key = _changes(instance, "key", **kwargs)
     if old_key is not None:
-        _twice(invalidate_keys, [old_key])
+        _twice(invalidate_keys, [(old_key, instance.kind)])
 
 
 @receiver(pre_save, sender=Domain)

@@ -29,7 +29,8 @@ class DomainInline(admin.TabularInline):
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
-    readonly_fields = ["key", "last_used"]
+    # Kind is chosen at creation (a server key's `key` is its hash: create those on the keys page).
+    readonly_fields = ["kind", "key", "prefix", "last_used"]
 
 
 class EventInline(admin.TabularInline):
@@ -58,11 +59,11 @@ class DomainAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "project", "is_active", "created", "last_used"]
-    list_filter = ["is_active"]
+    list_display = ["name", "kind", "project", "is_active", "created", "last_used"]
+    list_filter = ["kind", "is_active"]
     search_fields = ["name", "key", "project__name"]
     raw_id_fields = ["project"]
-    readonly_fields = ["last_used"]
+    readonly_fields = ["kind", "prefix", "last_used"]
 
 
 @admin.register(Event)

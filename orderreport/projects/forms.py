@@ -163,6 +163,14 @@ class ApiKeyForm(forms.Form):
     )
 
 
+class ServerKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("Which server uses the key, for example “CRM” or “1C exchange”."),
+    )
+
+
 class EventForm(forms.Form):
     name = forms.CharField(
         label=_("Name"), max_length=200, help_text=_("For example “Call-back request”.")

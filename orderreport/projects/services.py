@@ -18,7 +18,16 @@ from django.utils import timezone
 
 from orderreport.accounts.models import Account
 from orderreport.projects.domains import InvalidDomain, normalize_domain
-from orderreport.projects.models import ApiKey, Domain, Event, Project, generate_event_key
+from orderreport.projects.models import (
+    SERVER_KEY_DISPLAY_CHARS,
+    ApiKey,
+    Domain,
+    Event,
+    Project,
+    generate_event_key,
+    generate_server_key,
+    hash_server_key,
+)
 
 
 class DuplicateDomain(InvalidDomain):
@@ -84,7 +93,33 @@ def delete_domain(domain: Domain) -> None:
 
 
 def create_api_key(project: Project, name: str) -> ApiKey:
+    """A browser key: its value is stored and shown on the keys page and in the snippets."""
     return ApiKey.objects.create(project=project, name=name.strip())
+
+
+def _new_server_value(key: ApiKey) -> str:
+    raw = generate_server_key()
+    key.key = hash_server_key(raw)
+    key.prefix = raw[:SERVER_KEY_DISPLAY_CHARS]
+    return raw
+
+
+def create_server_key(project: Project, name: str) -> tuple[ApiKey, str]:
+    """A server key and its value, which is stored nowhere: show it once, then forget it."""
+    key = ApiKey(project=project, name=name.strip(), kind=ApiKey.Kind.SERVER)
+    raw = _new_server_value(key)
+    key.save()
+    return key, raw
+
+
+def rotate_server_key(key: ApiKey) -> str:
+    """Give a server key a new value (returned, shown once); the old one is refused from the
+    next request in every process (the save deletes the old value's cache entry)."""
+    if not key.is_server:
+        raise ValueError("only server keys are rotated")
+    raw = _new_server_value(key)
+    key.save(update_fields=["key", "prefix"])
+    return raw
 
 
 def set_key_active(key: ApiKey, active: bool) -> ApiKey:
@@ -162,7 +197,10 @@ class Setup:
 
 def project_setup(project: Project) -> Setup:
     return Setup(
-        key=project.api_keys.filter(is_active=True).order_by("id").first(),
+        # A browser key: the snippets put it in a page (a server key's value is not stored).
+        key=project.api_keys.filter(is_active=True, kind=ApiKey.Kind.BROWSER)
+        .order_by("id")
+        .first(),
         domain=project.domains.filter(is_active=True).order_by("id").first(),
         event=project.events.filter(is_active=True).order_by("id").first(),
         has_orders=project.orders.exists(),

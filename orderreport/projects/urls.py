@@ -22,6 +22,12 @@ urlpatterns = [
         name="domain_delete",
     ),
     path("<int:project_id>/keys/", views.keys, name="keys"),
+    path("<int:project_id>/keys/server/", views.server_key_create, name="server_key_create"),
+    path(
+        "<int:project_id>/keys/<int:key_id>/rotate/",
+        views.server_key_rotate,
+        name="server_key_rotate",
+    ),
     path("<int:project_id>/keys/<int:key_id>/active/", views.key_active, name="key_active"),
     path("<int:project_id>/keys/<int:key_id>/delete/", views.key_delete, name="key_delete"),
     path("<int:project_id>/events/", views.events, name="events"),

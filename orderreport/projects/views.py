@@ -34,6 +34,7 @@ from orderreport.projects.forms import (
     EventForm,
     NewProjectForm,
     ProjectForm,
+    ServerKeyForm,
 )
 from orderreport.projects.guide import build_examples
 from orderreport.projects.models import ApiKey, Domain, Event, Project
@@ -239,6 +240,39 @@ def domain_delete(request: HttpRequest, project_id: int, domain_id: int) -> Http
 # --- API keys --------------------------------------------------------------------------------
 
 
+SERVER_FORM_PREFIX = "server"
+
+
+def _keys_page(
+    request: HttpRequest,
+    access: ProjectAccess,
+    form: ApiKeyForm | None = None,
+    server_form: ServerKeyForm | None = None,
+) -> HttpResponse:
+    return _page(
+        request,
+        "projects/keys.html",
+        access,
+        form=ApiKeyForm() if form is None else form,
+        server_form=ServerKeyForm(prefix=SERVER_FORM_PREFIX)
+        if server_form is None
+        else server_form,
+        keys=access.project.api_keys.order_by("id"),
+    )
+
+
+def _show_server_key_once(
+    request: HttpRequest, access: ProjectAccess, key: ApiKey, raw: str, *, rotated: bool
+) -> HttpResponse:
+    """The one page that shows a server key's value: answered to the POST that made it, never
+    stored (not in the session, not in a cache), so reloading the keys page never shows it."""
+    response = _page(
+        request, "projects/server_key_shown.html", access, key=key, raw=raw, rotated=rotated
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @login_required
 @require_http_methods(GET_POST)
 def keys(request: HttpRequest, project_id: int) -> HttpResponse:
@@ -251,9 +285,29 @@ def keys(request: HttpRequest, project_id: int) -> HttpResponse:
             request, _("API key “%(name)s” created. Copy it into your site.") % {"name": key.name}
         )
         return redirect("projects:keys", project.pk)
-    return _page(
-        request, "projects/keys.html", access, form=form, keys=project.api_keys.order_by("id")
-    )
+    return _keys_page(request, access, form=form)
+
+
+@login_required
+@require_POST
+def server_key_create(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = _access(request, project_id)
+    form = ServerKeyForm(request.POST, prefix=SERVER_FORM_PREFIX)
+    if not form.is_valid():
+        return _keys_page(request, access, server_form=form)
+    key, raw = services.create_server_key(access.project, form.cleaned_data["name"])
+    return _show_server_key_once(request, access, key, raw, rotated=False)
+
+
+@login_required
+@require_http_methods(GET_POST)
+def server_key_rotate(request: HttpRequest, project_id: int, key_id: int) -> HttpResponse:
+    access = _access(request, project_id, write=True)
+    key = get_object_or_404(ApiKey, project=access.project, pk=key_id, kind=ApiKey.Kind.SERVER)
+    if request.method == "POST":
+        raw = services.rotate_server_key(key)
+        return _show_server_key_once(request, access, key, raw, rotated=True)
+    return _page(request, "projects/server_key_rotate.html", access, key=key)
 
 
 @login_required

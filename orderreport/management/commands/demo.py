@@ -41,9 +41,9 @@ def ensure_demo() -> dict[str, str]:
     account = user.owned_accounts.first() or create_account(user, "Demo account")
     project = account.projects.first() or Project.objects.create(account=account, name="Demo shop")
     Domain.objects.get_or_create(project=project, host=DEMO_DOMAIN, defaults={"is_active": True})
-    key = project.api_keys.filter(is_active=True).first() or ApiKey.objects.create(
-        project=project, name="Demo key"
-    )
+    key = project.api_keys.filter(
+        is_active=True, kind=ApiKey.Kind.BROWSER
+    ).first() or ApiKey.objects.create(project=project, name="Demo key")
     event = project.events.filter(is_active=True).first() or Event.objects.create(
         project=project, name="Call-back request"
     )
