@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 from django.views import defaults
 
 from orderreport import views
+from orderreport.ingest import read as read_api
 from orderreport.ingest import views as tracking
 from orderreport.ingest.http import error_response
 
@@ -14,6 +15,8 @@ urlpatterns = [
     # The guide's paths; a trailing slash is forgiven, since shops paste URLs by hand.
     re_path(r"^api/orders/track/?$", tracking.track_order, name="track-order"),
     re_path(r"^api/events/track/?$", tracking.track_event, name="track-event"),
+    re_path(r"^api/external/orders/?$", read_api.read_orders, name="read-orders"),
+    re_path(r"^api/external/events/?$", read_api.read_events, name="read-events"),
     re_path(r"^api/", views.api_not_found),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

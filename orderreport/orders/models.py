@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from orderreport.projects.models import Project
@@ -72,6 +74,13 @@ class Order(models.Model):
             models.Index(
                 fields=["project", "status", "-received_at", "-id"],
                 name="order_project_status",
+            ),
+            # The read API's `updated_since` (ingest/read.py last_change(): the same
+            # expression): when an order last changed, or else when it arrived.
+            models.Index(
+                F("project"),
+                Coalesce("updated_at", "received_at"),
+                name="order_project_updated",
             ),
             # Text search has a trigram index on PostgreSQL only; see migration 0002.
         ]
