@@ -15,6 +15,7 @@ urlpatterns = [
     # The guide's paths; a trailing slash is forgiven, since shops paste URLs by hand.
     re_path(r"^api/orders/track/?$", tracking.track_order, name="track-order"),
     re_path(r"^api/events/track/?$", tracking.track_event, name="track-event"),
+    re_path(r"^api/orders/update/?$", tracking.update_order_view, name="update-order"),
     re_path(r"^api/external/orders/?$", read_api.read_orders, name="read-orders"),
     re_path(r"^api/external/events/?$", read_api.read_events, name="read-events"),
     re_path(r"^api/", views.api_not_found),

@@ -157,12 +157,74 @@ class OrderPayload(_Strict):
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.upper()
-        if code not in CURRENCIES:
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
-        return code
+        return _currency_code(value)
+
+
+def _currency_code(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.upper()
+    if code not in CURRENCIES:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return code
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null")
+    return value
+
+
+def _status(value: str) -> str:
+    # Imported here: the field rules load without Django's apps (benchmarks, the schema docs).
+    from orderreport.orders.models import Status
+
+    if value not in Status.values:
+        raise ValueError(f"unknown status {value!r}; allowed: {', '.join(Status.values)}")
+    return value
+
+
+NotNull = BeforeValidator(_not_null)
+
+
+class OrderUpdate(_Strict):
+    """POST /api/orders/update: `id` and any of `status` and the order's fields.
+
+    Only the fields sent change (`model_fields_set`); each has the rule it has in
+    OrderPayload. `total` and `status` may not be null; `currency` null or "" leaves the
+    currency as it is; `username`, `email` and `phone` null or "" clear them; `products` and
+    `data` replace the lists (null means an empty list).
+    """
+
+    id: Annotated[str, BeforeValidator(_order_id)]
+    status: Annotated[Annotated[StrictStr, AfterValidator(_status)] | None, NotNull] = None
+    total: Annotated[Annotated[StrictInt, Field(ge=0, le=MAX_INT64)] | None, NotNull] = None
+    currency: Annotated[StrictStr | None, Optional] = None
+    phone: Annotated[Phone | None, Optional] = None
+    email: Annotated[Email | None, Optional] = None
+    username: Annotated[Username | None, Optional] = None
+    products: Annotated[Products | None, Optional] = None
+    data: Annotated[DataItems | None, Optional] = None
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        return _currency_code(value)
+
+    def changes(self) -> dict[str, Any]:
+        """The order's fields to set, as stored (status apart)."""
+        sent = self.model_fields_set - {"id", "status"}
+        values = self.model_dump(include=sent)
+        changes: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "currency":
+                if value is not None:
+                    changes[name] = value
+            elif name in ("products", "data"):
+                changes[name] = value or []
+            else:
+                changes[name] = value if value is not None else ("" if name != "total" else 0)
+        return changes
 
 
 class EventPayload(_Strict):

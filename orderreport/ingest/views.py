@@ -1,4 +1,5 @@
-"""The public tracking API: POST /api/orders/track and POST /api/events/track.
+"""The public tracking API: POST /api/orders/track and POST /api/events/track, and
+POST /api/orders/update (server keys only).
 
 `order_answer` and `event_answer` are the endpoints themselves, called after the contract's
 checks (http.py). Production serves them through the plain WSGI application in
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
@@ -24,6 +26,7 @@ from orderreport.ingest.http import (
     error,
     json_answer,
     note_key_used,
+    require_server_key,
     respond,
     to_response,
 )
@@ -31,7 +34,8 @@ from orderreport.ingest.lookup import KeyInfo
 from orderreport.ingest.meta import RequestMeta
 from orderreport.ingest.record import record_event, record_order
 from orderreport.ingest.rows import Outcome, Result
-from orderreport.ingest.schemas import EventPayload, OrderPayload, error_map
+from orderreport.ingest.schemas import EventPayload, OrderPayload, OrderUpdate, error_map
+from orderreport.orders.services import update_order
 
 
 def _validation_error(exc: ValidationError) -> Answer:
@@ -87,6 +91,32 @@ def event_answer(info: KeyInfo, body: dict[str, Any], meta: RequestMeta) -> Answ
     return json_answer({"message": "Event tracked", "id": str(result.record_id)}, 201)
 
 
+def update_answer(info: KeyInfo, body: dict[str, Any], meta: RequestMeta) -> Answer:
+    """POST /api/orders/update: a partial update of one of the key's project's orders.
+
+    Server keys only (a browser key sits in every shop's page source). No plan limit: the
+    order was counted when it was tracked. The fields, the status change, its history row
+    and its notifications commit together (orders/services.py: update_order).
+    """
+    refused = require_server_key(info)
+    if refused is not None:
+        return refused
+    try:
+        payload = OrderUpdate.model_validate(body)
+    except ValidationError as exc:
+        return _validation_error(exc)
+    try:
+        order = update_order(info.project_id, payload.id, payload.changes(), payload.status)
+    except DjangoValidationError:  # a status the schema let through: never, but no 500
+        return error(
+            422, "Validation error", "validation_error", errors={"status": ["Unknown status."]}
+        )
+    if order is None:
+        return error(404, "Order not found", "order_not_found")
+    note_key_used(info.key_id)
+    return json_answer({"message": "Order updated", "id": payload.id, "status": order.status}, 200)
+
+
 def _django_reader(request: HttpRequest) -> BodyReader:
     def read(limit: int) -> bytes | None:
         declared = declared_length(request.META)
@@ -115,3 +145,4 @@ def _django_view(view: TrackingView) -> Any:
 
 track_order = _django_view(order_answer)
 track_event = _django_view(event_answer)
+update_order_view = _django_view(update_answer)

@@ -36,7 +36,7 @@ from orderreport.ingest.http import (
     respond,
     with_cors,
 )
-from orderreport.ingest.views import event_answer, order_answer
+from orderreport.ingest.views import event_answer, order_answer, update_answer
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ ROUTES: dict[str, TrackingView] = {
     "/api/orders/track/": order_answer,
     "/api/events/track": event_answer,
     "/api/events/track/": event_answer,
+    "/api/orders/update": update_answer,
+    "/api/orders/update/": update_answer,
 }
 _STATUS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 

@@ -8,3 +8,7 @@ class NotifyConfig(AppConfig):
 
     def ready(self) -> None:
         from orderreport.notify import checks  # noqa: F401
+        from orderreport.notify.outbox import on_status_changed
+        from orderreport.orders.signals import status_changed
+
+        status_changed.connect(on_status_changed, dispatch_uid="notify.status_changed")

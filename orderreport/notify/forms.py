@@ -33,6 +33,7 @@ class ChannelForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    receives_status_changes = forms.BooleanField(label=_("Status changes"), required=False)
     receives_limits = forms.BooleanField(label=_("Plan-limit warnings"), required=False)
 
     def __init__(
@@ -120,6 +121,7 @@ def initial_for(channel: Channel) -> dict[str, Any]:
         "name": channel.name,
         "receives_orders": channel.receives_orders,
         "receives_limits": channel.receives_limits,
+        "receives_status_changes": channel.receives_status_changes,
         "events": list(channel.events.all()),
     }
     config = channel.settings

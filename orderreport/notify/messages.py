@@ -107,6 +107,24 @@ def _build(delivery: Delivery, language: str) -> Message:
             )
         message.data = _data_pairs(order.data)
         return message
+    if (
+        delivery.topic == Delivery.Topic.STATUS
+        and delivery.status_change is not None
+        and delivery.order is not None
+    ):
+        order, change = delivery.order, delivery.status_change
+        # One line: which order, from which status to which (labels in the owner's language).
+        return Message(
+            title=_("Order %(id)s: %(from)s → %(to)s")
+            % {
+                "id": short(order.external_id),
+                "from": change.get_from_status_display(),
+                "to": change.get_to_status_display(),
+            },
+            project=project,
+            link=order_url(order.project_id, order.pk),
+            link_label=_("Open the order"),
+        )
     if delivery.topic == Delivery.Topic.EVENT and delivery.event_record is not None:
         record = delivery.event_record
         message = Message(

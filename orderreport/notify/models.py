@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orderreport.accounts.models import Account
 from orderreport.events.models import EventRecord
-from orderreport.orders.models import Order
+from orderreport.orders.models import Order, StatusChange
 from orderreport.projects.models import Event, Project
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class Channel(models.Model):
     is_active = models.BooleanField(_("on"), default=True)
     receives_orders = models.BooleanField(_("new orders"), default=True)
     receives_limits = models.BooleanField(_("plan-limit warnings"), default=False)
+    receives_status_changes = models.BooleanField(_("status changes"), default=False)
     events = models.ManyToManyField(
         Event, blank=True, related_name="channels", verbose_name=_("records of these events")
     )
@@ -87,6 +88,7 @@ class Delivery(models.Model):
         ORDER = "order", _("Order")
         EVENT = "event", _("Event record")
         LIMIT = "limit", _("Plan limit")
+        STATUS = "status", _("Status change")
         TEST = "test", _("Test message")
 
     class Status(models.TextChoices):
@@ -118,6 +120,16 @@ class Delivery(models.Model):
         null=True,
         blank=True,
         related_name="deliveries",
+        db_constraint=False,
+    )
+    # A status change (topic "status"; `order` is set too), written in the transaction of
+    # the step itself (outbox.enqueue_status_change).
+    status_change = models.ForeignKey(
+        StatusChange,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
         db_constraint=False,
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)

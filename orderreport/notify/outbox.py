@@ -2,15 +2,44 @@
 
 New orders, event records and limit warnings are queued by the write side's own statement
 (ingest/postgres.py, ingest/sqlite.py), so a record and its notifications commit together or
-not at all. What is queued from the dashboard (a test message, "send again") is here.
+not at all. Status changes are queued here, on orders' `status_changed` signal, which
+change_status sends inside the transaction that writes the step. What is queued from the
+dashboard (a test message, "send again") is here too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from orderreport.accounts.models import Account
 from orderreport.notify.models import Channel, Delivery
+from orderreport.orders.models import Order, StatusChange
+
+
+def enqueue_status_change(change: StatusChange, order: Order) -> list[Delivery]:
+    """One delivery per active channel of the order's project that wants status changes."""
+    channels = Channel.objects.filter(
+        project_id=order.project_id, is_active=True, receives_status_changes=True
+    ).values_list("pk", flat=True)
+    now = change.changed_at
+    return Delivery.objects.bulk_create(
+        [
+            Delivery(
+                channel_id=channel_id,
+                topic=Delivery.Topic.STATUS,
+                order_id=order.pk,
+                status_change=change,
+                next_attempt_at=now,
+                created=now,
+            )
+            for channel_id in channels
+        ]
+    )
+
+
+def on_status_changed(sender: Any, change: StatusChange, order: Order, **kwargs: Any) -> None:
+    enqueue_status_change(change, order)
 
 
 def enqueue_test(channel: Channel, now: dt.datetime) -> Delivery:
@@ -28,6 +57,7 @@ def send_again(delivery: Delivery, now: dt.datetime) -> Delivery:
         order_id=delivery.order_id,
         event_record_id=delivery.event_record_id,
         limit_warning_id=delivery.limit_warning_id,
+        status_change_id=delivery.status_change_id,
         next_attempt_at=now,
         created=now,
     )

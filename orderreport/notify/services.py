@@ -37,6 +37,7 @@ def save_channel(
     receives_orders: bool,
     receives_limits: bool,
     events: Iterable[Event],
+    receives_status_changes: bool = False,
     channel: Channel | None = None,
 ) -> Channel:
     """Create a channel, or change one (its kind never changes)."""
@@ -46,6 +47,7 @@ def save_channel(
     channel.config = dump_config(config)
     channel.receives_orders = receives_orders
     channel.receives_limits = receives_limits
+    channel.receives_status_changes = receives_status_changes
     channel.save()
     channel.events.set([e for e in events if e.project_id == project.pk])
     return channel

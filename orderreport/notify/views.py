@@ -61,6 +61,7 @@ def add_channel(request: HttpRequest, project_id: int, kind: str) -> HttpRespons
             form.config,
             receives_orders=form.cleaned_data["receives_orders"],
             receives_limits=form.cleaned_data["receives_limits"],
+            receives_status_changes=form.cleaned_data["receives_status_changes"],
             events=form.cleaned_data["events"],
         )
         _after_save(request, channel, created=True)
@@ -115,6 +116,7 @@ def channel_detail(request: HttpRequest, project_id: int, channel_id: int) -> Ht
                 form.config,
                 receives_orders=form.cleaned_data["receives_orders"],
                 receives_limits=form.cleaned_data["receives_limits"],
+                receives_status_changes=form.cleaned_data["receives_status_changes"],
                 events=form.cleaned_data["events"],
                 channel=channel,
             )

@@ -82,6 +82,7 @@ def load(ids: list[int], claim_id: str) -> list[Delivery]:
             "order",
             "event_record__event",
             "limit_warning__account__owner",
+            "status_change",
         )
         .filter(pk__in=ids, claim=claim_id, status=Delivery.Status.PENDING)
         .order_by("next_attempt_at", "id")

@@ -1,8 +1,9 @@
-"""Changing an order's status: the one place that does it, for the dashboard and the API."""
+"""Changing an order: its status (the dashboard and the API) and its fields (the API)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orderreport.orders.models import Order, Status, StatusChange
+from orderreport.orders.signals import status_changed
 
 if TYPE_CHECKING:
     from orderreport.accounts.models import User
@@ -48,5 +50,49 @@ def change_status(
             changed_by=by_user,
             source=source,
         )
+        # Inside the transaction: notify's deliveries commit with the step or not at all.
+        status_changed.send(sender=StatusChange, change=change, order=order)
     order.status, order.updated_at = to_status, now
     return change
+
+
+# The fields of the track table an update may set (POST /api/orders/update).
+UPDATABLE_FIELDS = ("total", "currency", "username", "email", "phone", "products", "data")
+
+
+def update_order(
+    project_id: int,
+    external_id: str,
+    fields: Mapping[str, Any],
+    status: str | None = None,
+    source: str = "api",
+) -> Order | None:
+    """Apply a partial update to the project's order `external_id`; None if there is none.
+
+    `fields` holds only what is to change (names from UPDATABLE_FIELDS, values as stored;
+    `products` and `data` replace the lists). The fields, the status change with its history
+    row, and what receivers of `status_changed` write (notify's outbox) commit in one
+    transaction, with the order row locked. Values equal to the stored ones change nothing,
+    so sending the same update twice writes nothing the second time; `updated_at` moves only
+    when something changed. ValidationError for an unknown status (nothing written).
+    """
+    unknown = set(fields) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .filter(project_id=project_id, external_id=external_id)
+            .first()
+        )
+        if order is None:
+            return None
+        changed = [name for name, value in fields.items() if getattr(order, name) != value]
+        if changed:
+            for name in changed:
+                setattr(order, name, fields[name])
+            order.updated_at = timezone.now()
+            order.save(update_fields=[*changed, "updated_at"])
+        if status is not None:
+            change_status(order, status, source=source)
+    return order

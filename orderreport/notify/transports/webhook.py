@@ -23,6 +23,7 @@ TYPES = {
     Delivery.Topic.ORDER: "order.created",
     Delivery.Topic.EVENT: "event.recorded",
     Delivery.Topic.LIMIT: "plan.limit_warning",
+    Delivery.Topic.STATUS: "order.updated",
     Delivery.Topic.TEST: "test",
 }
 
@@ -63,6 +64,16 @@ def payload(delivery: Delivery) -> dict[str, Any]:
             "data": order.data,
             "received_at": _iso(order.received_at),
             "url": order_url(project.pk, order.pk),
+        }
+    if delivery.status_change is not None:
+        change = delivery.status_change
+        if "order" in body:
+            body["order"]["status"] = change.to_status
+        body["status_change"] = {
+            "from": change.from_status,
+            "to": change.to_status,
+            "changed_at": _iso(change.changed_at),
+            "source": change.source,
         }
     if delivery.event_record is not None:
         record = delivery.event_record
