@@ -55,7 +55,7 @@ class Order(models.Model):
         default=Status.NEW,
         db_default=Status.NEW,
     )
-    # When the status last changed; None while the order is as tracked.
+    # When the status or a field last changed (dashboard or API); None while as tracked.
     updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
 
     class Meta:
