@@ -12,6 +12,7 @@ import copy
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from orderreport.examples import GUIDE_ORDER
 from orderreport.projects.models import Project
@@ -173,4 +174,118 @@ def build_examples(project: Project, setup: Setup, base_url: str) -> Examples:
         event_fetch=_fetch(events_url, api_key, event),
         event_curl=_curl(events_url, api_key, origin, event),
         js_helper=_helper(base_url, api_key, order, event),
+    )
+
+
+SERVER_KEY_PLACEHOLDER = "sk_YOUR_SERVER_KEY"
+ORDER_ID_PLACEHOLDER = "order-100234"
+DOMAIN_PLACEHOLDER = "example.com"
+
+
+def py_str(value: str) -> str:
+    """A double-quoted Python string literal (JSON's escapes are Python's too)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def php_str(value: str) -> str:
+    """A single-quoted PHP string: only the quote and the backslash are escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass(frozen=True)
+class ServerExamples:
+    """The Server API section's examples: update (cURL, PHP, Python) and read (cURL)."""
+
+    server_key: str
+    order_id: str
+    domain: str
+    update_url: str
+    read_url: str
+    update_curl: str
+    update_php: str
+    update_python: str
+    read_curl: str
+
+
+def build_server_examples(
+    base_url: str, domain: str | None, order_id: str | None, server_key: str | None
+) -> ServerExamples:
+    """Examples for a server key: the real value only in the answer that created it."""
+    key = server_key or SERVER_KEY_PLACEHOLDER
+    oid = order_id or ORDER_ID_PLACEHOLDER
+    host = domain or DOMAIN_PLACEHOLDER
+    update_url = base_url + "/api/orders/update"
+    read_url = base_url + "/api/external/orders"
+    body = _json_text({"id": oid, "status": "paid"}).replace("\n", "\n  ")
+    update_curl = (
+        f"curl -X POST {sh_quote(update_url)} \\\n"
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -H {sh_quote('X-API-KEY: ' + key)} \\\n"
+        f"  -d {sh_quote(body)}"
+    )
+    update_php = (
+        "<?php\n"
+        f"// On the server of {host}: never put the server key in a page.\n"
+        f"$ch = curl_init({php_str(update_url)});\n"
+        "curl_setopt_array($ch, [\n"
+        "    CURLOPT_POST => true,\n"
+        "    CURLOPT_RETURNTRANSFER => true,\n"
+        "    CURLOPT_TIMEOUT => 10,\n"
+        "    CURLOPT_HTTPHEADER => [\n"
+        "        'Content-Type: application/json',\n"
+        f"        {php_str('X-API-KEY: ' + key)},\n"
+        "    ],\n"
+        f"    CURLOPT_POSTFIELDS => json_encode(['id' => {php_str(oid)}, "
+        "'status' => 'shipped']),\n"
+        "]);\n"
+        "$body = curl_exec($ch);\n"
+        "$status = curl_getinfo($ch, CURLINFO_RESPONSE_CODE);\n"
+        "curl_close($ch);\n"
+        "$answer = json_decode($body, true);\n"
+        "if ($status !== 200) {\n"
+        "    error_log(\"OrderReport update failed: $status {$answer['code']} "
+        "{$answer['message']}\");\n"
+        "}"
+    )
+    update_python = (
+        f"# On the server of {host}: never put the server key in a page.\n"
+        "import json\n"
+        "import urllib.error\n"
+        "import urllib.request\n"
+        "\n"
+        f"SERVER_KEY = {py_str(key)}\n"
+        "\n"
+        "\n"
+        "def update_order(order_id: str, **changes) -> dict:\n"
+        "    request = urllib.request.Request(\n"
+        f"        {py_str(update_url)},\n"
+        '        data=json.dumps({"id": order_id, **changes}).encode(),\n'
+        '        headers={"Content-Type": "application/json", "X-API-KEY": SERVER_KEY},\n'
+        '        method="POST",\n'
+        "    )\n"
+        "    try:\n"
+        "        with urllib.request.urlopen(request, timeout=10) as response:\n"
+        "            return json.load(response)\n"
+        "    except urllib.error.HTTPError as exc:\n"
+        "        answer = json.load(exc)\n"
+        "        raise RuntimeError(f\"{exc.code} {answer['code']}: {answer['message']}\") "
+        "from None\n"
+        "\n"
+        "\n"
+        f'print(update_order({py_str(oid)}, status="completed"))'
+    )
+    read_curl = (
+        f"curl {sh_quote(read_url + '?id=' + quote(oid, safe=''))} \\\n"
+        f"  -H {sh_quote('X-API-KEY: ' + key)}"
+    )
+    return ServerExamples(
+        server_key=key,
+        order_id=oid,
+        domain=host,
+        update_url=update_url,
+        read_url=read_url,
+        update_curl=update_curl,
+        update_php=update_php,
+        update_python=update_python,
+        read_curl=read_curl,
     )

@@ -48,6 +48,11 @@ urlpatterns = [
     ),
     path("<int:project_id>/integration/", views.integration, name="integration"),
     path(
+        "<int:project_id>/integration/server-key/",
+        views.integration_server_key,
+        name="integration_server_key",
+    ),
+    path(
         "<int:project_id>/integration/test-order/",
         views.integration_test_order,
         name="test_order",

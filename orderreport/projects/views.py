@@ -36,7 +36,7 @@ from orderreport.projects.forms import (
     ProjectForm,
     ServerKeyForm,
 )
-from orderreport.projects.guide import build_examples
+from orderreport.projects.guide import build_examples, build_server_examples
 from orderreport.projects.models import ApiKey, Domain, Event, Project
 
 GET_POST = ["GET", "POST"]
@@ -438,21 +438,53 @@ def event_delete(request: HttpRequest, project_id: int, event_id: int) -> HttpRe
 _TEST_RESULT_SESSION_KEY = "projects:test-order:%s"
 
 
-@login_required
-@require_http_methods(["GET"])
-def integration(request: HttpRequest, project_id: int) -> HttpResponse:
-    access = _access(request, project_id)
+def _integration_page(
+    request: HttpRequest,
+    access: ProjectAccess,
+    *,
+    server_form: ServerKeyForm | None = None,
+    new_key: ApiKey | None = None,
+    raw: str | None = None,
+) -> HttpResponse:
     project = access.project
     setup = services.project_setup(project)
     result = request.session.pop(_TEST_RESULT_SESSION_KEY % project.pk, None)
+    domain = setup.domain.host.removeprefix("*.") if setup.domain else None
+    latest = project.orders.order_by("-id").values_list("external_id", flat=True).first()
     return _page(
         request,
         "projects/integration.html",
         access,
         setup=setup,
         ex=build_examples(project, setup, settings.BASE_URL),
+        sx=build_server_examples(settings.BASE_URL, domain, latest, raw),
+        server_form=ServerKeyForm(prefix=SERVER_FORM_PREFIX, initial={"name": _("My server")})
+        if server_form is None
+        else server_form,
+        new_key=new_key,
         result=result,
     )
+
+
+@login_required
+@require_http_methods(["GET"])
+def integration(request: HttpRequest, project_id: int) -> HttpResponse:
+    return _integration_page(request, _access(request, project_id))
+
+
+@login_required
+@require_POST
+def integration_server_key(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Create a server key from the integration page and answer the page itself with the key
+    shown once and the Server API examples filled in with it (never stored, never cached)."""
+    access = _access(request, project_id)
+    form = ServerKeyForm(request.POST, prefix=SERVER_FORM_PREFIX)
+    if not form.is_valid():
+        return _integration_page(request, access, server_form=form)
+    key, raw = services.create_server_key(access.project, form.cleaned_data["name"])
+    response = _integration_page(request, access, new_key=key, raw=raw)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

@@ -12,10 +12,12 @@ from django.db import transaction
 
 from orderreport.accounts.models import User
 from orderreport.accounts.services import create_account
-from orderreport.projects.models import ApiKey, Domain, Event, Project
+from orderreport.projects.models import ApiKey, Domain, Event, Project, hash_server_key
+from orderreport.projects.services import create_server_key
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_DOMAIN = "example.com"
+DEMO_SERVER_KEY_NAME = "Demo server key"
 
 
 @transaction.atomic
@@ -47,6 +49,7 @@ def ensure_demo() -> dict[str, str]:
     event = project.events.filter(is_active=True).first() or Event.objects.create(
         project=project, name="Call-back request"
     )
+    server_key = _demo_server_key(project)
     return {
         "api_key": key.key,
         "event_key": event.key,
@@ -54,7 +57,26 @@ def ensure_demo() -> dict[str, str]:
         "base_url": settings.BASE_URL,
         "login": DEMO_EMAIL,
         "password": password,
+        "server_key": server_key,
     }
+
+
+def _demo_server_key(project: Project) -> str:
+    """The demo's server key: created once and kept beside the password (the database keeps
+    only its hash). A new one replaces it when the file is lost or the key is gone, rotated
+    or switched off, so the value printed always works."""
+    key_file = settings.VAR_DIR / "demo-server-key"
+    if key_file.exists():
+        raw = key_file.read_text().strip()
+        if project.api_keys.filter(
+            kind=ApiKey.Kind.SERVER, is_active=True, key=hash_server_key(raw)
+        ).exists():
+            return raw
+    _key, raw = create_server_key(project, DEMO_SERVER_KEY_NAME)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(raw)
+    key_file.chmod(0o600)
+    return raw
 
 
 class Command(BaseCommand):
@@ -79,11 +101,18 @@ class Command(BaseCommand):
             f"  password:  {demo['password']}\n"
             f"  API key:   {demo['api_key']}\n"
             f"  event key: {demo['event_key']}\n"
+            f"  server key: {demo['server_key']}  (for /api/orders/update and /api/external/*; "
+            "keep it on servers)\n"
             f"  domain:    {demo['domain']}\n\n"
             "Send a first order:\n\n"
             f"curl -X POST '{demo['base_url']}/api/orders/track' \\\n"
             "  -H 'Content-Type: application/json' \\\n"
             f"  -H 'X-API-KEY: {demo['api_key']}' \\\n"
             f"  -H 'Origin: https://{demo['domain']}' \\\n"
-            f"  -d '{body}'\n"
+            f"  -d '{body}'\n\n"
+            "Then mark it paid with the server key (no Origin needed):\n\n"
+            f"curl -X POST '{demo['base_url']}/api/orders/update' \\\n"
+            "  -H 'Content-Type: application/json' \\\n"
+            f"  -H 'X-API-KEY: {demo['server_key']}' \\\n"
+            """  -d '{"id": "order-100234", "status": "paid"}'\n"""
         )
