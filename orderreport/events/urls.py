@@ -11,9 +11,15 @@ app_name = "events"
 urlpatterns = [
     path("records/", views.record_list, name="records"),
     path("records/new/", views.record_list_newer, name="records_newer"),
+    path("records/export/", views.record_export, name="records_export"),
     path("records/<int:record_pk>/", views.record_detail, name="record_detail"),
     path("records/<int:record_pk>/delete/", views.record_delete, name="record_delete"),
     path("events/<int:event_id>/records/", views.event_record_list, name="event_records"),
+    path(
+        "events/<int:event_id>/records/export/",
+        views.event_record_export,
+        name="event_records_export",
+    ),
     path(
         "events/<int:event_id>/records/new/",
         views.event_record_list_newer,

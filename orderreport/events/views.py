@@ -5,15 +5,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from orderreport.accounts.access import ProjectAccess, project_for
+from orderreport.events.export import record_header, record_rows
 from orderreport.events.forms import RecordFilterForm
 from orderreport.events.models import EventRecord
 from orderreport.events.queries import newer_records, record_page
+from orderreport.listing.export import FORMATS, export_query, export_response, filename
 from orderreport.listing.forms import QUICK_CHOICES
 from orderreport.listing.queries import Cursor, project_zone
 from orderreport.listing.views import (
@@ -39,6 +43,12 @@ def _poll_args(access: ProjectAccess, event: Event | None) -> tuple[str, tuple[i
     if event is None:
         return "events:records_newer", (access.project.pk,)
     return "events:event_records_newer", (access.project.pk, event.pk)
+
+
+def _export_url(access: ProjectAccess, event: Event | None) -> str:
+    if event is None:
+        return reverse("events:records_export", args=[access.project.pk])
+    return reverse("events:event_records_export", args=[access.project.pk, event.pk])
 
 
 def _rows(records: list[EventRecord]) -> list[tuple[EventRecord, list[tuple[str, str]]]]:
@@ -74,8 +84,28 @@ def _list(request: HttpRequest, project_id: int, event_id: int | None) -> HttpRe
         paged=after is not None,
         filtered=form.is_filtered(),
         poll=poll_url(request, name, page.newest, *args) if live else None,
+        export_url=_export_url(access, event),
+        export_query=export_query(request.GET),
     )
     return render(request, "events/list.html", ctx)
+
+
+def _export(request: HttpRequest, project_id: int, event_id: int | None) -> HttpResponseBase:
+    """The list's records with its filters, as CSV or XLSX; every member may export."""
+    access = project_for(request.user, project_id)  # type: ignore[arg-type]
+    project = access.project
+    event = _event_of(access, event_id)
+    zone = project_zone(project.timezone)
+    form = RecordFilterForm(request.GET, zone=zone, project=project, fixed_event=event)
+    fmt = request.GET.get("format", "csv")
+    if fmt not in FORMATS or not form.is_valid():
+        return HttpResponse(_("Bad filter."), status=400, content_type="text/plain")
+    return export_response(
+        fmt,
+        filename("records", project.name, project.pk),
+        record_header(zone),
+        record_rows(project.pk, form.filters(), zone),
+    )
 
 
 def _newer(request: HttpRequest, project_id: int, event_id: int | None) -> HttpResponse:
@@ -127,6 +157,18 @@ def record_list_newer(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_GET
 def event_record_list_newer(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
     return _newer(request, project_id, event_id)
+
+
+@login_required
+@require_GET
+def record_export(request: HttpRequest, project_id: int) -> HttpResponseBase:
+    return _export(request, project_id, None)
+
+
+@login_required
+@require_GET
+def event_record_export(request: HttpRequest, project_id: int, event_id: int) -> HttpResponseBase:
+    return _export(request, project_id, event_id)
 
 
 @login_required

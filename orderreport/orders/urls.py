@@ -10,6 +10,7 @@ app_name = "orders"
 urlpatterns = [
     path("", views.order_list, name="list"),
     path("new/", views.order_list_newer, name="newer"),
+    path("export/", views.order_export, name="export"),
     path("<int:order_pk>/", views.order_detail, name="detail"),
     path("<int:order_pk>/status/", views.order_status, name="status"),
     path("<int:order_pk>/delete/", views.order_delete, name="delete"),

@@ -11,12 +11,15 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for
+from orderreport.listing.export import FORMATS, export_query, export_response, filename
 from orderreport.listing.forms import QUICK_CHOICES
 from orderreport.listing.queries import Cursor, project_zone
 from orderreport.listing.views import (
@@ -28,6 +31,8 @@ from orderreport.listing.views import (
     viewer_language,
 )
 from orderreport.money import format_money
+from orderreport.orders.export import order_header
+from orderreport.orders.export import order_rows as export_rows
 from orderreport.orders.forms import OrderFilterForm, StatusForm
 from orderreport.orders.models import Order, StatusChange
 from orderreport.orders.queries import newer_orders, order_page
@@ -122,8 +127,30 @@ def order_list(request: HttpRequest, project_id: int) -> HttpResponse:
         paged=after is not None,
         filtered=form.is_filtered(),
         poll=poll_url(request, "orders:newer", page.newest, project.pk) if live else None,
+        export_url=reverse("orders:export", args=[project.pk]),
+        export_query=export_query(request.GET),
     )
     return render(request, "orders/list.html", ctx)
+
+
+@login_required
+@require_GET
+def order_export(request: HttpRequest, project_id: int) -> HttpResponseBase:
+    """The list's orders with its filters, as CSV or XLSX; every member may export."""
+    access = project_for(request.user, project_id)  # type: ignore[arg-type]
+    project = access.project
+    zone = project_zone(project.timezone)
+    form = OrderFilterForm(request.GET, zone=zone)
+    fmt = request.GET.get("format", "csv")
+    if fmt not in FORMATS or not form.is_valid():
+        return HttpResponse(_("Bad filter."), status=400, content_type="text/plain")
+    lines = request.GET.get("lines") == "1"
+    return export_response(
+        fmt,
+        filename("orders", project.name, project.pk),
+        order_header(zone, lines),
+        export_rows(project.pk, form.filters(), zone, lines),
+    )
 
 
 @fragment_login_required
