@@ -104,27 +104,35 @@ TrackingView = Callable[[KeyInfo, dict[str, Any], RequestMeta], Answer]
 
 
 def respond(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -> Answer:
-    """A whole answer of a public endpoint: preflight, 405, the checks, the view, CORS.
+    """A whole answer of a public POST endpoint: preflight, 405, the checks, the view, CORS."""
+    return answer_request(environ, "POST", ALLOW, lambda: _checked(view, environ, read))
 
-    Also the last line of defence of the contract's "never a 500 page": anything unexpected
-    becomes a JSON error, and a database outage a 503 the client may retry.
+
+def answer_request(
+    environ: Mapping[str, Any], method: str, allow: str, checked: Callable[[], Answer]
+) -> Answer:
+    """What every public endpoint does around its checks and view, whatever its method.
+
+    The preflight, 405 for other methods, CORS on every answer, and the last line of defence
+    of the contract's "never a 500 page": anything unexpected becomes a JSON error, and a
+    database outage a 503 the client may retry.
     """
-    method = environ.get("REQUEST_METHOD")
-    if method == "OPTIONS":
+    request_method = environ.get("REQUEST_METHOD")
+    if request_method == "OPTIONS":
         answer = Answer(
             204,
             headers={
-                "Access-Control-Allow-Methods": ALLOW,
+                "Access-Control-Allow-Methods": allow,
                 "Access-Control-Allow-Headers": "Content-Type, X-API-KEY",
                 "Access-Control-Max-Age": "86400",
             },
         )
-    elif method != "POST":
+    elif request_method != method:
         answer = error(405, "Method not allowed", "method_not_allowed")
-        answer.headers["Allow"] = ALLOW
+        answer.headers["Allow"] = allow
     else:
         try:
-            answer = _checked(view, environ, read)
+            answer = checked()
             outage.succeeded()
         except OutcomeUnknown as exc:
             # The item may be stored: the client retries with the same id (docs/integration.md).
@@ -281,24 +289,22 @@ def note_key_used(key_id: int) -> None:
             connection.close()
 
 
-def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -> Answer:
-    """Checks 1-6 of the contract (and the rate limit, 12) in the contract's order.
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A request that passed the key, rate-limit and Origin checks."""
 
-    None of them touches the database: the key comes from the cache (unknown keys included),
-    so refused requests cost no query; with Redis the key and both rate limits cost one
-    round trip (admission.py). The view gets the key's KeyInfo, the decoded JSON
-    object and the metadata to store.
+    info: KeyInfo
+    origin: str
+    ip: str | None
+
+
+def admit_request(environ: Mapping[str, Any]) -> Admitted | Answer:
+    """Checks 2-5 of the contract and the rate limit (12), for every public endpoint.
 
     A server key (the contract's "Two kinds of key") is refused when the request comes from a
     browser (403 server_key_in_browser, in check 4's place), and needs no Origin: checks 4-5
     are skipped when none is sent, and an Origin that is sent must pass them.
     """
-    try:
-        body = read(settings.API_MAX_BODY_BYTES)
-    except UnreadableBody:
-        return error(422, "Invalid data payload", "invalid_payload")
-    if body is None:
-        return error(413, "Payload too large", "payload_too_large")
     raw_key = environ.get("HTTP_X_API_KEY", "").strip()
     if not raw_key:
         return error(401, "API key missing", "api_key_missing")
@@ -324,15 +330,35 @@ def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -
             return error(403, "Invalid Origin header", "invalid_origin")
         if not host_matches(host, info.domains):
             return error(403, "Domain not allowed", "domain_not_allowed")
+    return Admitted(info, origin, ip)
+
+
+def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -> Answer:
+    """Checks 1-6 of the contract (and the rate limit, 12) in the contract's order.
+
+    None of them touches the database: the key comes from the cache (unknown keys included),
+    so refused requests cost no query; with Redis the key and both rate limits cost one
+    round trip (admission.py). The view gets the key's KeyInfo, the decoded JSON
+    object and the metadata to store. Checks 2-5 are admit_request's.
+    """
+    try:
+        body = read(settings.API_MAX_BODY_BYTES)
+    except UnreadableBody:
+        return error(422, "Invalid data payload", "invalid_payload")
+    if body is None:
+        return error(413, "Payload too large", "payload_too_large")
+    admitted = admit_request(environ)
+    if isinstance(admitted, Answer):
+        return admitted
     payload = _parse_json(body)
     if not isinstance(payload, dict):
         return error(422, "Invalid data payload", "invalid_payload")
     meta = RequestMeta(
-        origin=origin,
-        client_ip=ip,
+        origin=admitted.origin,
+        client_ip=admitted.ip,
         # PostgreSQL text holds no NUL, which only a broken client sends.
         user_agent=environ.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
         # What timezone.now() returns with USE_TZ, without its settings lookup per order.
         received_at=dt.datetime.now(dt.UTC),
     )
-    return view(info, payload, meta)
+    return view(admitted.info, payload, meta)

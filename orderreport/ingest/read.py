@@ -4,7 +4,8 @@ A CRM or back office reads a project's orders and event records out with a serve
 The one exception is a storefront's "where is my order" page: a browser key may ask for one
 order by id and gets only its id, status and time of the last change, nothing personal.
 
-The check chain is the tracking endpoints' (http.py) without a body: key (checks 2-3), rate
+The check chain is the tracking endpoints' own (http.py: answer_request around
+admit_request), without a body: key (checks 2-3), rate
 limit (12), a server key refused from a browser, the Origin rules (4-5: required for browser
 keys, checked for server keys when sent), then 422 per bad query parameter. Other methods get
 405 with `Allow`, and the answers carry the same CORS headers as tracking (the preflight
@@ -18,45 +19,33 @@ inserted while a client pages through land before its first page and never shift
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from orderreport.events.models import EventRecord
-from orderreport.ingest.admission import admit
 from orderreport.ingest.http import (
     Answer,
-    _discard_broken_connection,
-    _from_browser,
-    _origin_host,
-    client_ip,
+    admit_request,
+    answer_request,
     error,
     json_answer,
     note_key_used,
-    outage,
     require_server_key,
-    server_key_in_browser,
     to_response,
-    with_cors,
 )
 from orderreport.ingest.lookup import SERVER, KeyInfo
 from orderreport.listing.queries import Cursor, Period, in_period, keyset_page
 from orderreport.money import CURRENCIES
 from orderreport.orders.models import Order, Status, StatusChange
 from orderreport.orders.queries import OrderFilters, filtered_orders
-from orderreport.projects.domains import host_matches
-
-log = logging.getLogger(__name__)
 
 ALLOW_READ = "GET, OPTIONS"
 DEFAULT_LIMIT = 50
@@ -76,57 +65,14 @@ class Invalid(Exception):
 
 def respond_read(view: ReadView, environ: Mapping[str, Any]) -> Answer:
     """A whole answer of a read endpoint: preflight, 405, the checks, the view, CORS."""
-    method = environ.get("REQUEST_METHOD")
-    if method == "OPTIONS":
-        answer = Answer(
-            204,
-            headers={
-                "Access-Control-Allow-Methods": ALLOW_READ,
-                "Access-Control-Allow-Headers": "Content-Type, X-API-KEY",
-                "Access-Control-Max-Age": "86400",
-            },
-        )
-    elif method != "GET":
-        answer = error(405, "Method not allowed", "method_not_allowed")
-        answer.headers["Allow"] = ALLOW_READ
-    else:
-        try:
-            answer = _checked_read(view, environ)
-            outage.succeeded()
-        except DatabaseError as exc:
-            outage.failed(str(environ.get("PATH_INFO")), exc)
-            _discard_broken_connection()
-            answer = error(503, "Service temporarily unavailable", "unavailable")
-            answer.headers["Retry-After"] = "5"
-        except Exception:
-            log.exception("unexpected error in %s", environ.get("PATH_INFO"))
-            answer = error(500, "Internal error", "internal_error")
-    return with_cors(answer, environ)
+    return answer_request(environ, "GET", ALLOW_READ, lambda: _checked_read(view, environ))
 
 
 def _checked_read(view: ReadView, environ: Mapping[str, Any]) -> Answer:
-    raw_key = environ.get("HTTP_X_API_KEY", "").strip()
-    if not raw_key:
-        return error(401, "API key missing", "api_key_missing")
-    info, retry_after = admit(raw_key, client_ip(environ) or "-")
-    if info is None:
-        return error(401, "Invalid API key", "invalid_api_key")
-    if retry_after:
-        answer = error(429, "Too many requests", "rate_limited")
-        answer.headers["Retry-After"] = str(retry_after)
-        return answer
-    if info.kind == SERVER and _from_browser(environ):
-        return server_key_in_browser()
-    origin = environ.get("HTTP_ORIGIN", "")
-    if origin or info.kind != SERVER:
-        if not origin.isascii():
-            with contextlib.suppress(UnicodeError):
-                origin = origin.encode("latin-1").decode("utf-8")
-        host = _origin_host(origin)
-        if host is None:
-            return error(403, "Invalid Origin header", "invalid_origin")
-        if not host_matches(host, info.domains):
-            return error(403, "Domain not allowed", "domain_not_allowed")
+    admitted = admit_request(environ)
+    if isinstance(admitted, Answer):
+        return admitted
+    info = admitted.info
     query = environ.get("QUERY_STRING", "")
     try:
         parsed = parse_qs(query, keep_blank_values=True, max_num_fields=50)
