@@ -144,9 +144,9 @@ def _order_id(value: Any) -> str:
     return text
 
 
-class OrderPayload(_Strict):
-    id: Annotated[str, BeforeValidator(_order_id)]
-    total: StrictInt = Field(ge=0, le=MAX_INT64)
+class _OrderFields(_Strict):
+    """The optional fields of an order, with the same rules for tracking and for updates."""
+
     currency: Annotated[StrictStr | None, Optional] = None
     phone: Annotated[Phone | None, Optional] = None
     email: Annotated[Email | None, Optional] = None
@@ -158,6 +158,11 @@ class OrderPayload(_Strict):
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
         return _currency_code(value)
+
+
+class OrderPayload(_OrderFields):
+    id: Annotated[str, BeforeValidator(_order_id)]
+    total: StrictInt = Field(ge=0, le=MAX_INT64)
 
 
 def _currency_code(value: str | None) -> str | None:
@@ -187,7 +192,7 @@ def _status(value: str) -> str:
 NotNull = BeforeValidator(_not_null)
 
 
-class OrderUpdate(_Strict):
+class OrderUpdate(_OrderFields):
     """POST /api/orders/update: `id` and any of `status` and the order's fields.
 
     Only the fields sent change (`model_fields_set`); each has the rule it has in
@@ -199,17 +204,6 @@ class OrderUpdate(_Strict):
     id: Annotated[str, BeforeValidator(_order_id)]
     status: Annotated[Annotated[StrictStr, AfterValidator(_status)] | None, NotNull] = None
     total: Annotated[Annotated[StrictInt, Field(ge=0, le=MAX_INT64)] | None, NotNull] = None
-    currency: Annotated[StrictStr | None, Optional] = None
-    phone: Annotated[Phone | None, Optional] = None
-    email: Annotated[Email | None, Optional] = None
-    username: Annotated[Username | None, Optional] = None
-    products: Annotated[Products | None, Optional] = None
-    data: Annotated[DataItems | None, Optional] = None
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str | None) -> str | None:
-        return _currency_code(value)
 
     def changes(self) -> dict[str, Any]:
         """The order's fields to set, as stored (status apart)."""

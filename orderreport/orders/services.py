@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,24 @@ from orderreport.orders.signals import status_changed
 
 if TYPE_CHECKING:
     from orderreport.accounts.models import User
+
+
+def bound_waits() -> None:
+    """Bound this transaction's waits on PostgreSQL as the write side bounds its own.
+
+    A status or field change locks the order row and writes the history and the outbox; a row
+    or table held elsewhere (a migration, VACUUM FULL, a long dashboard transaction) would
+    otherwise hold the request for as long as the lock lasts. It fails instead, rolled back,
+    and the API answers 503 (nothing changed). SQLite's busy timeout bounds it there.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true), "
+            "set_config('statement_timeout', %s, true)",
+            [f"{settings.INGEST_LOCK_TIMEOUT_MS}ms", f"{settings.INGEST_STATEMENT_TIMEOUT_MS}ms"],
+        )
 
 
 def change_status(
@@ -36,6 +55,7 @@ def change_status(
     if source not in StatusChange.Source.values:
         raise ValueError(f"unknown source {source!r}")
     with transaction.atomic():
+        bound_waits()
         locked = Order.objects.select_for_update().only("status").get(pk=order.pk)
         if locked.status == to_status:
             order.status = locked.status
@@ -80,6 +100,7 @@ def update_order(
     if unknown:
         raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
     with transaction.atomic():
+        bound_waits()
         order = (
             Order.objects.select_for_update()
             .filter(project_id=project_id, external_id=external_id)

@@ -20,6 +20,7 @@ import httpx
 import psycopg
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from orderreport.accounts.services import orders_used, set_plan
 from orderreport.events.models import EventRecord
@@ -27,9 +28,9 @@ from orderreport.ingest import record
 from orderreport.ingest.rows import Item, OrderItem
 from orderreport.ingest.writer import BatchWriter, stop_writers, writer_for
 from orderreport.notify.models import Channel, Delivery, LimitWarning
-from orderreport.orders.models import Order
+from orderreport.orders.models import Order, StatusChange
 from tests.conftest import Api, Shop
-from tests.ingest.helpers import plan_with_limit
+from tests.ingest.helpers import assert_error, plan_with_limit
 from tests.ingest.tcp_proxy import TcpProxy
 from tests.notify.conftest import telegram_channel, webhook_channel
 
@@ -353,3 +354,40 @@ def test_a_writer_that_met_a_locked_outbox_table_records_again_once_it_is_releas
     ]
     assert [getattr(r, "status_code", r) for r in statuses] == [201, 201, 201], writer_errors
     assert orders_used(shop.account) == 4
+
+
+def test_an_update_waiting_for_a_locked_order_row_answers_503_within_the_bound(
+    api: Api, shop: Shop, settings: Any
+) -> None:
+    from orderreport.projects import services as project_services
+
+    settings.INGEST_LOCK_TIMEOUT_MS = 300
+    settings.INGEST_STATEMENT_TIMEOUT_MS = 1000
+    server_key = project_services.create_server_key(shop.project, "CRM")[1]
+    order = Order.objects.create(
+        project=shop.project, external_id="locked-1", total=1000, currency="RUB",
+        received_at=timezone.now(),
+    )  # fmt: skip
+    with raw_connect() as holder:
+        # Another session holds the order row (a long dashboard transaction, a migration);
+        # the server ends it after 8 s, so that a missing bound fails the test, not hangs it.
+        holder.execute("SET idle_in_transaction_session_timeout = '8s'")
+        table = Order._meta.db_table
+        holder.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [order.pk])  # noqa: S608
+        started = time.monotonic()
+        response = api.post(
+            "/api/orders/update", {"id": "locked-1", "status": "paid"}, server_key, origin=None
+        )
+        waited = time.monotonic() - started
+        with contextlib.suppress(psycopg.Error):
+            holder.rollback()
+    assert_error(response, 503, "Service temporarily unavailable", "unavailable")
+    assert waited < 5, waited  # the lock timeout, not the lock's 8 s
+    order.refresh_from_db()
+    assert order.status == "new"
+    assert not StatusChange.objects.exists()
+    # The row free again: the same update goes through.
+    response = api.post(
+        "/api/orders/update", {"id": "locked-1", "status": "paid"}, server_key, origin=None
+    )
+    assert response.status_code == 200, response.content
