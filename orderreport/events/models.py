@@ -28,3 +28,24 @@ class EventRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} at {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class EventTally(models.Model):
+    """Signed running counts of event records per UTC quarter-hour and event (tally.py)."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="+", db_index=False)
+    event = models.ForeignKey(Event, models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    records = models.BigIntegerField()
+    compacted = models.BooleanField(default=False, db_default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "start"], name="eventtally_range"),
+            models.Index(
+                fields=["id"], name="eventtally_pending", condition=models.Q(compacted=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.start:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from orderreport.accounts.access import ProjectAccess, project_for
+from orderreport.events import tallies
 from orderreport.events.export import record_header, record_rows
 from orderreport.events.forms import RecordFilterForm
 from orderreport.events.models import EventRecord
@@ -198,7 +200,9 @@ def record_delete(request: HttpRequest, project_id: int, record_pk: int) -> Http
     )
     if request.method == "POST":
         event_id = record.event_id
-        record.delete()
+        with transaction.atomic():
+            record.delete()
+            tallies.forget(record)
         messages.success(request, _("Record deleted."))
         return redirect("events:event_records", access.project.pk, event_id)
     ctx = {

@@ -49,7 +49,7 @@ from django.db import connection, transaction
 from psycopg.pq import TransactionStatus
 
 from orderreport.accounts.models import Account, Plan, Usage
-from orderreport.events.models import EventRecord
+from orderreport.events.models import EventRecord, EventTally
 from orderreport.ingest import writer
 from orderreport.ingest.rows import (
     DELIVERY_COLUMNS,
@@ -64,7 +64,7 @@ from orderreport.ingest.rows import (
     Result,
 )
 from orderreport.notify.models import Channel, Delivery, LimitWarning
-from orderreport.orders.models import Order
+from orderreport.orders.models import Order, OrderTally, ProductTally
 from orderreport.projects.models import ApiKey, Event, Project
 
 # SQL types of the rows' columns, as json_to_recordset reads them.
@@ -89,6 +89,15 @@ _TYPES = {
 _ORDER_EXTRA = (("s", "int"), ("account_id", "bigint"), ("period_start", "date"),
                 ("key_id", "bigint"))  # fmt: skip
 _EVENT_EXTRA = (("s", "int"), ("key_id", "bigint"))
+
+
+# The UTC quarter-hour of a timestamp, as tally.bucket_start() computes it.
+QUARTER_HOUR = "to_timestamp(floor(extract(epoch FROM {at}) / 900) * 900)"
+# An order's product lines (validated objects; an order without products has none).
+_LINES = (
+    "jsonb_array_elements(CASE jsonb_typeof(ac.products) WHEN 'array' THEN ac.products "
+    "ELSE '[]'::jsonb END) p"
+)
 
 
 def _recordset(extra: tuple[tuple[str, str], ...], columns: tuple[str, ...]) -> str:
@@ -122,6 +131,7 @@ def orders_sql(param: str) -> str:
     delivery, channel = Delivery._meta.db_table, Channel._meta.db_table
     project = Project._meta.db_table
     warning = LimitWarning._meta.db_table
+    order_tally, product_tally = OrderTally._meta.db_table, ProductTally._meta.db_table
     thresholds = ", ".join(f"({t})" for t in LIMIT_THRESHOLDS)
     columns = ", ".join(ORDER_COLUMNS)
     return (
@@ -171,6 +181,21 @@ def orders_sql(param: str) -> str:
         f"counted AS (UPDATE {usage} u SET used = u.used + g.k FROM gained g "
         "WHERE u.account_id = g.account_id AND u.period_start = g.period_start "
         "RETURNING u.account_id, u.period_start, u.used, u.used - g.k AS was), "
+        # The tallies (orderreport/tally.py): appended, never updated, so concurrent batches
+        # never wait on each other's rows. `ac`: each stored order's accepted row.
+        f"tallied AS (INSERT INTO {order_tally} (project_id, start, currency, status, orders, "
+        "revenue, items) SELECT ac.project_id, "
+        f"{QUARTER_HOUR.format(at='ac.received_at')}, ac.currency, 'new', count(*), "
+        "sum(ac.total), COALESCE(sum(it.n), 0) FROM stored st JOIN accepted ac "
+        "ON ac.project_id = st.project_id AND ac.external_id = st.external_id "
+        f"LEFT JOIN LATERAL (SELECT sum((p->>'count')::numeric) AS n FROM {_LINES}) it ON true "
+        "GROUP BY 1, 2, 3), "
+        f"products_tallied AS (INSERT INTO {product_tally} (project_id, day, currency, name, "
+        "quantity, revenue) SELECT ac.project_id, (ac.received_at AT TIME ZONE 'UTC')::date, "
+        "ac.currency, p->>'name', sum((p->>'count')::numeric), "
+        "sum((p->>'price')::numeric * (p->>'count')::numeric) FROM stored st JOIN accepted ac "
+        "ON ac.project_id = st.project_id AND ac.external_id = st.external_id "
+        f"CROSS JOIN LATERAL {_LINES} GROUP BY 1, 2, 3, 4), "
         # The outbox: one delivery per active channel of the order's project that wants
         # orders (one index probe per order when the project has none).
         f"queued AS (INSERT INTO {delivery} ({DELIVERY_COLUMNS.format(target='order_id')}) "
@@ -213,6 +238,7 @@ def events_sql(param: str, retry_param: str) -> str:
     record, key, event = EventRecord._meta.db_table, ApiKey._meta.db_table, Event._meta.db_table
     delivery, channel = Delivery._meta.db_table, Channel._meta.db_table
     channel_events = Channel.events.through._meta.db_table
+    event_tally = EventTally._meta.db_table
     columns = ", ".join(EVENT_COLUMNS)
     return (
         f"WITH b AS (SELECT * FROM json_to_recordset({param}) "
@@ -229,7 +255,10 @@ def events_sql(param: str, retry_param: str) -> str:
         "AND r.ingest_tag = b.ingest_tag OFFSET 0) own ON true), "
         f"stored AS (INSERT INTO {record} ({columns}) SELECT {columns} FROM checked "
         "WHERE own_id IS NULL AND key_ok AND active ORDER BY s "
-        "RETURNING id, event_id, received_at, ingest_tag), "
+        "RETURNING id, project_id, event_id, received_at, ingest_tag), "
+        f"tallied AS (INSERT INTO {event_tally} (project_id, event_id, start, records) "
+        f"SELECT project_id, event_id, {QUARTER_HOUR.format(at='received_at')}, count(*) "
+        "FROM stored GROUP BY 1, 2, 3), "
         f"queued AS (INSERT INTO {delivery} "
         f"({DELIVERY_COLUMNS.format(target='event_record_id')}) "
         "SELECT c.id, 'event', s.id, 'pending', 0, s.received_at, '', '', s.received_at "

@@ -22,8 +22,9 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
+from orderreport import tally
 from orderreport.accounts.models import Account, Plan, Usage
-from orderreport.events.models import EventRecord
+from orderreport.events.models import EventRecord, EventTally
 from orderreport.ingest import writer
 from orderreport.ingest.rows import (
     DELIVERY_COLUMNS,
@@ -35,11 +36,13 @@ from orderreport.ingest.rows import (
     EventItem,
     Item,
     OrderItem,
+    OrderRow,
     Outcome,
     Result,
 )
 from orderreport.notify.models import Channel, Delivery, LimitWarning
-from orderreport.orders.models import Order
+from orderreport.orders.models import Order, OrderTally, ProductTally
+from orderreport.orders.tallies import product_lines
 from orderreport.projects.models import ApiKey, Event, Project
 
 _PENDING = "'pending', 0, ?, '', '', ?"
@@ -53,6 +56,8 @@ def _sql() -> dict[str, str]:
     delivery, channel = Delivery._meta.db_table, Channel._meta.db_table
     channel_events = Channel.events.through._meta.db_table
     warning = LimitWarning._meta.db_table
+    order_tally, product_tally = OrderTally._meta.db_table, ProductTally._meta.db_table
+    event_tally = EventTally._meta.db_table
     return {
         "key_ok": f"SELECT 1 FROM {key} WHERE id = ? AND project_id = ? AND is_active",
         "limit": (
@@ -89,6 +94,17 @@ def _sql() -> dict[str, str]:
             # The account owner always hears about the limit, by e-mail (no channel).
             f"UNION ALL SELECT NULL, 'limit', ?, {_PENDING}"
         ),
+        "tally_order": (
+            f"INSERT INTO {order_tally} (project_id, start, currency, status, orders, revenue, "
+            "items) VALUES (?, ?, ?, 'new', ?, ?, ?)"
+        ),
+        "tally_product": (
+            f"INSERT INTO {product_tally} (project_id, day, currency, name, quantity, revenue) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        ),
+        "tally_record": (
+            f"INSERT INTO {event_tally} (project_id, event_id, start, records) VALUES (?, ?, ?, ?)"
+        ),
         "event": f"SELECT is_active FROM {event} WHERE id = ? AND project_id = ?",
         "own_record": (
             f"SELECT id FROM {record} WHERE project_id = ? AND received_at = ? AND ingest_tag = ?"
@@ -121,6 +137,15 @@ def _values(row: tuple[Any, ...], columns: tuple[str, ...]) -> list[Any]:
     return values
 
 
+_INT64 = 2**63
+
+
+def _number(value: int) -> int | str:
+    # sqlite3 binds Python ints of 64 bits only; a larger sum goes in as text, which the
+    # column's numeric affinity stores as floating point (tally.py's models say so).
+    return value if -_INT64 <= value < _INT64 else str(value)
+
+
 @dataclass(slots=True)
 class _Usage:
     used: int
@@ -142,6 +167,10 @@ class _Batch:
         self.sql = _sql()
         self.keys: dict[tuple[int, int], bool] = {}
         self.usage: dict[tuple[int, dt.date], _Usage | None] = {}
+        # The batch's tallies (orderreport/tally.py), summed per key, appended at the end.
+        self.order_tallies: dict[tuple[Any, ...], list[int]] = {}
+        self.product_tallies: dict[tuple[Any, ...], list[int]] = {}
+        self.record_tallies: dict[tuple[Any, ...], int] = {}
 
     def one(self, name: str, params: Sequence[Any]) -> Any:
         return self.cur.execute(self.sql[name], params).fetchone()
@@ -177,6 +206,7 @@ class _Batch:
         (order_id,) = self.one("insert_order", _values(row, ORDER_COLUMNS))
         usage.used += 1
         usage.counted += 1
+        self.tally_order(row)
         at = _db_time(row.received_at)
         self.cur.execute(self.sql["queue_order"], (order_id, at, at, row.project_id))
         for threshold in crossed_thresholds(usage.used, usage.limit):
@@ -207,12 +237,42 @@ class _Batch:
         if not event[0]:
             return Result(Outcome.EVENT_INACTIVE)
         (record_id,) = self.one("insert_record", _values(row, EVENT_COLUMNS))
+        key = (row.project_id, row.event_id, _db_time(tally.bucket_start(row.received_at)))
+        self.record_tallies[key] = self.record_tallies.get(key, 0) + 1
         at = _db_time(row.received_at)
         self.cur.execute(self.sql["queue_record"], (record_id, at, at, row.event_id))
         return Result(Outcome.CREATED, record_id)
 
+    def tally_order(self, row: OrderRow) -> None:
+        # A new order is `new`: counted, so its product lines count too.
+        lines = product_lines(row.products)
+        start = _db_time(tally.bucket_start(row.received_at))
+        acc = self.order_tallies.setdefault((row.project_id, start, row.currency), [0, 0, 0])
+        acc[0] += 1
+        acc[1] += row.total
+        acc[2] += sum(count for _name, count, _revenue in lines)
+        day = row.received_at.astimezone(dt.UTC).date().isoformat()
+        for name, count, revenue in lines:
+            p = self.product_tallies.setdefault((row.project_id, day, row.currency, name), [0, 0])
+            p[0] += count
+            p[1] += revenue
+
+    def write_tallies(self) -> None:
+        self.cur.executemany(
+            self.sql["tally_order"],
+            [(*key, *map(_number, sums)) for key, sums in self.order_tallies.items()],
+        )
+        self.cur.executemany(
+            self.sql["tally_product"],
+            [(*key, *map(_number, sums)) for key, sums in self.product_tallies.items()],
+        )
+        self.cur.executemany(
+            self.sql["tally_record"], [(*key, n) for key, n in self.record_tallies.items()]
+        )
+
     def run(self, items: Sequence[Item]) -> list[Result]:
         results = [self.order(i) if isinstance(i, OrderItem) else self.event(i) for i in items]
+        self.write_tallies()
         for (account_id, period_start), usage in self.usage.items():
             if usage is not None and usage.counted:
                 self.cur.execute(

@@ -120,3 +120,65 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} -> {self.to_status}"
+
+
+# Statuses whose orders are not business: kept out of revenue, shown apart.
+UNCOUNTED = frozenset({Status.CANCELLED, Status.REFUNDED})
+
+
+class OrderTally(models.Model):
+    """Signed running sums of orders per UTC quarter-hour, currency and status (tally.py).
+
+    The write side appends a row per batch; a status change, an update or a delete appends
+    the order's old contribution negated and its new one (orders/tallies.py). Reports sum the
+    rows of a range; the worker compacts them.
+    """
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="+", db_index=False)
+    start = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16)
+    orders = models.BigIntegerField()
+    # numeric: a sum of int64 totals can outgrow int64. SQLite keeps what fits in 64 bits
+    # exactly and larger sums as floating point.
+    revenue = models.DecimalField(max_digits=40, decimal_places=0)
+    items = models.DecimalField(max_digits=40, decimal_places=0)
+    compacted = models.BooleanField(default=False, db_default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "start"], name="ordertally_range"),
+            models.Index(
+                fields=["id"], name="ordertally_pending", condition=models.Q(compacted=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.start:%Y-%m-%d %H:%M} {self.currency} {self.status}"
+
+
+class ProductTally(models.Model):
+    """Signed running sums of counted orders' product lines per UTC day, currency and name.
+
+    By day, not quarter-hour: a shop sells hundreds of products, and a period's first and
+    last partial UTC days are summed from the orders themselves (reports/figures.py).
+    """
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    name = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=40, decimal_places=0)
+    revenue = models.DecimalField(max_digits=40, decimal_places=0)
+    compacted = models.BooleanField(default=False, db_default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "day"], name="producttally_range"),
+            models.Index(
+                fields=["id"], name="producttally_pending", condition=models.Q(compacted=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day} {self.currency} {self.name}"

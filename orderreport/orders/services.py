@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orderreport.orders import tallies
 from orderreport.orders.models import Order, Status, StatusChange
 from orderreport.orders.signals import status_changed
 
@@ -56,12 +57,14 @@ def change_status(
         raise ValueError(f"unknown source {source!r}")
     with transaction.atomic():
         bound_waits()
-        locked = Order.objects.select_for_update().only("status").get(pk=order.pk)
+        locked = Order.objects.select_for_update().only(*tallies.FIELDS).get(pk=order.pk)
         if locked.status == to_status:
             order.status = locked.status
             return None
         now = timezone.now()
         Order.objects.filter(pk=order.pk).update(status=to_status, updated_at=now)
+        before = tallies.of(locked)
+        tallies.change(before, before._replace(status=to_status))
         change = StatusChange.objects.create(
             order=order,
             from_status=locked.status,
@@ -110,10 +113,22 @@ def update_order(
             return None
         changed = [name for name, value in fields.items() if getattr(order, name) != value]
         if changed:
+            before = tallies.of(order)
             for name in changed:
                 setattr(order, name, fields[name])
             order.updated_at = timezone.now()
             order.save(update_fields=[*changed, "updated_at"])
+            tallies.change(before, tallies.of(order))
         if status is not None:
             change_status(order, status, source=source)
     return order
+
+
+def delete_order(order: Order) -> None:
+    """Delete an order with its history, its deliveries and its share of the tallies."""
+    with transaction.atomic():
+        bound_waits()
+        locked = Order.objects.select_for_update().only(*tallies.FIELDS).filter(pk=order.pk)
+        for row in locked:
+            tallies.change(tallies.of(row), None)
+            row.delete()

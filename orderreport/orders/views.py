@@ -36,7 +36,7 @@ from orderreport.orders.export import order_rows as export_rows
 from orderreport.orders.forms import OrderFilterForm, StatusForm
 from orderreport.orders.models import Order, StatusChange
 from orderreport.orders.queries import newer_orders, order_page
-from orderreport.orders.services import change_status
+from orderreport.orders.services import change_status, delete_order
 
 _TEL_JUNK = re.compile(r"[^\d]")
 
@@ -251,7 +251,7 @@ def order_delete(request: HttpRequest, project_id: int, order_pk: int) -> HttpRe
     order = get_object_or_404(Order, project=access.project, pk=order_pk)
     if request.method == "POST":
         external_id = order.external_id
-        order.delete()
+        delete_order(order)
         messages.success(request, _("Order %(id)s deleted.") % {"id": external_id})
         return redirect("orders:list", access.project.pk)
     ctx = _project_context(access, project_zone(access.project.timezone))

@@ -1,0 +1,49 @@
+"""The event records' tallies (orderreport/tally.py): one per record, kept in step.
+
+The write side adds new records with its own statements; a deleted record takes its one
+away here, in the delete's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+
+from orderreport import tally
+from orderreport.events.models import EventRecord, EventTally
+
+
+def forget(record: EventRecord) -> None:
+    EventTally.objects.create(
+        project_id=record.project_id,
+        event_id=record.event_id,
+        start=tally.bucket_start(record.received_at),
+        records=-1,
+    )
+
+
+def compact(limit: int = 2000) -> int:
+    return tally.compact(EventTally, ("project_id", "start"), ("event_id",), ("records",), limit)
+
+
+def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
+    """Recompute these projects' event tallies (all when None) from their records."""
+    records = EventRecord.objects.all()
+    tallies = EventTally.objects.all()
+    if project_ids is not None:
+        records = records.filter(project_id__in=project_ids)
+        tallies = tallies.filter(project_id__in=project_ids)
+    tallies.delete()
+    counts: Counter[tuple[int, int, dt.datetime]] = Counter()
+    rows = records.order_by().values_list("project_id", "event_id", "received_at")
+    for project_id, event_id, received_at in rows.iterator(chunk_size=chunk):
+        counts[project_id, event_id, tally.bucket_start(received_at)] += 1
+    EventTally.objects.bulk_create(
+        [
+            EventTally(project_id=p, event_id=e, start=s, records=n, compacted=True)
+            for (p, e, s), n in counts.items()
+        ],
+        batch_size=1000,
+    )
+    return counts.total()
