@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orderreport.ingest",
     "orderreport.orders",
     "orderreport.events",
+    "orderreport.reports",
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -17,11 +17,17 @@ from django.db import close_old_connections, connection
 from django.http import HttpResponse
 from django.test import Client
 from django.test.client import ClientHandler
+from hypothesis import settings as hypothesis_settings
 
 from orderreport.accounts.models import Account, User
 from orderreport.accounts.services import create_account, get_plan
 from orderreport.projects.models import ApiKey, Domain, Event, Project
 from orderreport.translations import compile_messages
+
+# CI runs the same examples every time (a red build must be reproducible); a developer's run
+# keeps exploring new ones and remembers failures in .hypothesis/.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 compile_messages()  # Russian pages need the compiled catalog, also when pytest runs alone
 
