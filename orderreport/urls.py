@@ -8,6 +8,7 @@ from django.views import defaults
 
 from orderreport import views
 from orderreport.ingest import read as read_api
+from orderreport.ingest import reports_api
 from orderreport.ingest import views as tracking
 from orderreport.ingest.http import error_response
 
@@ -18,6 +19,7 @@ urlpatterns = [
     re_path(r"^api/orders/update/?$", tracking.update_order_view, name="update-order"),
     re_path(r"^api/external/orders/?$", read_api.read_orders, name="read-orders"),
     re_path(r"^api/external/events/?$", read_api.read_events, name="read-events"),
+    re_path(r"^api/external/reports/?$", reports_api.read_reports, name="read-reports"),
     re_path(r"^api/", views.api_not_found),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

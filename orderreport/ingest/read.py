@@ -136,7 +136,7 @@ def _cursor(text: str) -> Cursor:
         raise Invalid("Invalid cursor: pass the `next` value of the previous page.") from None
 
 
-class _Parser:
+class Parser:
     """Reads the parameters one by one and collects every bad one."""
 
     def __init__(self, params: Params) -> None:
@@ -159,7 +159,7 @@ class _Parser:
         return error(422, "Validation error", "validation_error", errors=self.errors)
 
 
-def _period(parser: _Parser) -> Period:
+def _period(parser: Parser) -> Period:
     start = parser.get("created_from", _moment)
     end = parser.get("created_to", lambda t: _moment(t, end=True))
     if start is not None and end is not None and end <= start:
@@ -252,7 +252,7 @@ def orders_answer(info: KeyInfo, params: Params) -> Answer:
     refused = require_server_key(info)
     if refused is not None:
         return refused
-    parser = _Parser(params)
+    parser = Parser(params)
     filters = OrderFilters(
         period=_period(parser),
         currency=parser.get("currency", _currency, ""),
@@ -279,7 +279,7 @@ def order_rows(
 
 
 def _one_order(info: KeyInfo, params: Params) -> Answer:
-    parser = _Parser(params)
+    parser = Parser(params)
     order_id = parser.get("id", _order_id)
     if order_id is None and "id" not in parser.errors:
         parser.errors["id"] = ["Must be an order id of 1 to 128 characters."]
@@ -315,7 +315,7 @@ def events_answer(info: KeyInfo, params: Params) -> Answer:
     refused = require_server_key(info)
     if refused is not None:
         return refused
-    parser = _Parser(params)
+    parser = Parser(params)
 
     def event_id(text: str) -> int:
         found = info.events.get(text.strip())
@@ -356,7 +356,7 @@ def events_answer(info: KeyInfo, params: Params) -> Answer:
 # --- Django views (orderreport/urls.py) --------------------------------------------------
 
 
-def _django_view(view: ReadView) -> Any:
+def django_view(view: ReadView) -> Any:
     # Exempt so that a POST gets the API's 405, not the dashboard's CSRF page.
     @csrf_exempt
     def wrapper(request: HttpRequest) -> HttpResponse:
@@ -365,5 +365,5 @@ def _django_view(view: ReadView) -> Any:
     return wrapper
 
 
-read_orders = _django_view(orders_answer)
-read_events = _django_view(events_answer)
+read_orders = django_view(orders_answer)
+read_events = django_view(events_answer)
