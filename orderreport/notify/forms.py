@@ -35,6 +35,15 @@ class ChannelForm(forms.Form):
     )
     receives_status_changes = forms.BooleanField(label=_("Status changes"), required=False)
     receives_limits = forms.BooleanField(label=_("Plan-limit warnings"), required=False)
+    sends_digest = forms.BooleanField(label=_("Daily summary"), required=False)
+    digest_hour = forms.TypedChoiceField(
+        label=_("Send the daily summary at"),
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        coerce=int,
+        initial=9,
+        required=False,
+        empty_value=9,
+    )
 
     def __init__(
         self, *args: Any, project: Project, channel: Channel | None = None, **kwargs: Any
@@ -45,6 +54,13 @@ class ChannelForm(forms.Form):
         events = self.fields["events"]
         assert isinstance(events, forms.ModelMultipleChoiceField)
         events.queryset = Event.objects.filter(project=project)
+        self.fields["digest_hour"].help_text = _(
+            "Yesterday's revenue, orders and leads against the day before, at this hour "
+            "of the project's time zone (%(zone)s)."
+        ) % {"zone": project.timezone}
+        # The summary's two fields come last, after the kind's own.
+        digest = ["sends_digest", "digest_hour"]
+        self.order_fields([name for name in self.fields if name not in digest] + digest)
         self.config: ChannelConfig | None = None
 
     def build_config(self) -> ChannelConfig:
@@ -122,6 +138,8 @@ def initial_for(channel: Channel) -> dict[str, Any]:
         "receives_orders": channel.receives_orders,
         "receives_limits": channel.receives_limits,
         "receives_status_changes": channel.receives_status_changes,
+        "sends_digest": channel.sends_digest,
+        "digest_hour": channel.digest_hour,
         "events": list(channel.events.all()),
     }
     config = channel.settings

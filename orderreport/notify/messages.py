@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from orderreport.money import format_money
+from orderreport.notify import digest
 from orderreport.notify.models import Delivery
 from orderreport.notify.outbox import account_of
 
@@ -125,6 +127,8 @@ def _build(delivery: Delivery, language: str) -> Message:
             link=order_url(order.project_id, order.pk),
             link_label=_("Open the order"),
         )
+    if delivery.topic == Delivery.Topic.DIGEST and delivery.digest_day is not None:
+        return _digest(digest.of(delivery), language)
     if delivery.topic == Delivery.Topic.EVENT and delivery.event_record is not None:
         record = delivery.event_record
         message = Message(
@@ -160,3 +164,61 @@ def _build(delivery: Delivery, language: str) -> Message:
         project=project,
         note=_("This channel works: notifications will arrive here."),
     )
+
+
+def _change(current: int | None, previous: int | None) -> str:
+    """ " (+12%)" against the day before; nothing where there is nothing to compare with."""
+    if current is None or not previous:
+        return ""
+    return f" ({round((current - previous) * 100 / previous):+d}%)"
+
+
+def _digest(figures: digest.Digest, language: str) -> Message:
+    """Yesterday in a few lines: money per currency (never summed), leads, the best seller."""
+    message = Message(
+        title=_("Daily summary for %(day)s") % {"day": date_format(figures.day, "DATE_FORMAT")},
+        project=figures.project.name,
+        link=figures.url,
+        link_label=_("Open the overview"),
+        note=_("In brackets: the change against the day before."),
+    )
+    several = len(figures.currencies) > 1
+    for c in figures.currencies:
+        day, before = c.day, c.before
+        suffix = f" ({c.currency})" if several else ""
+
+        def money(amount: int, currency: str = c.currency) -> str:
+            return format_money(amount, currency, language)
+
+        message.fields += [
+            (_("Revenue") + suffix, money(day.revenue) + _change(day.revenue, before.revenue)),
+            (_("Orders") + suffix, f"{day.orders}{_change(day.orders, before.orders)}"),
+        ]
+        if day.average is not None:
+            message.fields.append(
+                (
+                    _("Average order") + suffix,
+                    money(day.average) + _change(day.average, before.average),
+                )
+            )
+        if day.cancelled_orders:
+            message.fields.append(
+                (
+                    _("Cancelled or refunded") + suffix,
+                    f"{day.cancelled_orders} · {money(day.cancelled_total)}",
+                )
+            )
+        if c.top is not None:
+            message.fields.append(
+                (
+                    _("Top product") + suffix,
+                    f"{short(c.top.name)} × {c.top.quantity} — {money(c.top.revenue)}",  # noqa: RUF001
+                )
+            )
+    if not figures.currencies:
+        message.fields.append((_("Orders"), "0"))
+    if figures.has_events or figures.leads or figures.previous_leads:
+        message.fields.append(
+            (_("Leads"), f"{figures.leads}{_change(figures.leads, figures.previous_leads)}")
+        )
+    return message

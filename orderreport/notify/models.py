@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +32,14 @@ class Channel(models.Model):
     receives_orders = models.BooleanField(_("new orders"), default=True)
     receives_limits = models.BooleanField(_("plan-limit warnings"), default=False)
     receives_status_changes = models.BooleanField(_("status changes"), default=False)
+    # The daily summary (notify/digest.py): yesterday's figures at this local hour of the
+    # project's time zone. `digest_since` is when it was switched on: no summary is due
+    # before that moment, so switching it on after the hour starts with tomorrow's.
+    sends_digest = models.BooleanField(_("daily summary"), default=False)
+    digest_hour = models.PositiveSmallIntegerField(
+        _("hour of the daily summary"), default=9, validators=[MaxValueValidator(23)]
+    )
+    digest_since = models.DateTimeField(null=True, blank=True)
     events = models.ManyToManyField(
         Event, blank=True, related_name="channels", verbose_name=_("records of these events")
     )
@@ -90,6 +99,7 @@ class Delivery(models.Model):
         LIMIT = "limit", _("Plan limit")
         STATUS = "status", _("Status change")
         TEST = "test", _("Test message")
+        DIGEST = "digest", _("Daily summary")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -132,6 +142,13 @@ class Delivery(models.Model):
         related_name="+",
         db_constraint=False,
     )
+    # The local day a daily summary covers (topic "digest"; a "send again" copy keeps it).
+    digest_day = models.DateField(null=True, blank=True)
+    # What may be queued at most once, ever: "digest:<channel>:<day>" for the daily summary.
+    # Unique where set, and inserted ignoring conflicts, so workers side by side or a worker
+    # restarted at the hour queue one summary, not two. A "send again" copy has none. NULL
+    # rather than "" so the write side's own INSERTs (ingest/) need not name the column.
+    once_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
@@ -153,6 +170,13 @@ class Delivery(models.Model):
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["channel", "-created", "-id"], name="delivery_channel_log"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["once_key"],
+                name="delivery_once",
+                condition=models.Q(once_key__isnull=False),
+            )
         ]
 
     def __str__(self) -> str:

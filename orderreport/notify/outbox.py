@@ -58,6 +58,9 @@ def send_again(delivery: Delivery, now: dt.datetime) -> Delivery:
         event_record_id=delivery.event_record_id,
         limit_warning_id=delivery.limit_warning_id,
         status_change_id=delivery.status_change_id,
+        # A summary's copy covers the same day; it has no once_key, which belongs to the
+        # one the worker queued.
+        digest_day=delivery.digest_day,
         next_attempt_at=now,
         created=now,
     )

@@ -9,7 +9,7 @@ from django.core import signing
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from orderreport.accounts.models import Membership
@@ -38,11 +38,18 @@ def save_channel(
     receives_limits: bool,
     events: Iterable[Event],
     receives_status_changes: bool = False,
+    sends_digest: bool = False,
+    digest_hour: int = 9,
     channel: Channel | None = None,
 ) -> Channel:
     """Create a channel, or change one (its kind never changes)."""
     if channel is None:
         channel = Channel(project=project, kind=kind)
+    if sends_digest and not channel.sends_digest:
+        # Summaries that fell due before this moment are not sent (notify/digest.py).
+        channel.digest_since = timezone.now()
+    channel.sends_digest = sends_digest
+    channel.digest_hour = digest_hour
     channel.name = name
     channel.config = dump_config(config)
     channel.receives_orders = receives_orders

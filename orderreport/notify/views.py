@@ -62,6 +62,8 @@ def add_channel(request: HttpRequest, project_id: int, kind: str) -> HttpRespons
             receives_orders=form.cleaned_data["receives_orders"],
             receives_limits=form.cleaned_data["receives_limits"],
             receives_status_changes=form.cleaned_data["receives_status_changes"],
+            sends_digest=form.cleaned_data["sends_digest"],
+            digest_hour=form.cleaned_data["digest_hour"],
             events=form.cleaned_data["events"],
         )
         _after_save(request, channel, created=True)
@@ -117,6 +119,8 @@ def channel_detail(request: HttpRequest, project_id: int, channel_id: int) -> Ht
                 receives_orders=form.cleaned_data["receives_orders"],
                 receives_limits=form.cleaned_data["receives_limits"],
                 receives_status_changes=form.cleaned_data["receives_status_changes"],
+                sends_digest=form.cleaned_data["sends_digest"],
+                digest_hour=form.cleaned_data["digest_hour"],
                 events=form.cleaned_data["events"],
                 channel=channel,
             )

@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orderreport.events import tallies as event_tallies
+from orderreport.notify import digest
 from orderreport.notify.models import Attempt, Channel, Delivery
 from orderreport.notify.transports import TransportError, send
 from orderreport.orders import tallies as order_tallies
@@ -37,6 +38,9 @@ PRUNE_EVERY_SECONDS = 3600
 COMPACT_EVERY_SECONDS = 10
 COMPACT_ROWS = 2000
 COMPACT_ROUNDS = 10
+# How often the loop asks which daily summaries fell due (notify/digest.py): two indexed
+# queries, so a summary goes out within this many seconds of its hour.
+DIGEST_EVERY_SECONDS = 30
 
 
 def compact_tallies() -> int:
@@ -221,6 +225,7 @@ class Worker:
         self.sent = 0
         self.next_prune = 0.0
         self.next_compact = 0.0
+        self.next_digest = 0.0
 
     def stop(self) -> None:
         self.stopping = True
@@ -248,6 +253,9 @@ class Worker:
                 if time.monotonic() >= self.next_compact:
                     self.next_compact = time.monotonic() + COMPACT_EVERY_SECONDS
                     compact_tallies()
+                if time.monotonic() >= self.next_digest:
+                    self.next_digest = time.monotonic() + DIGEST_EVERY_SECONDS
+                    digest.schedule(timezone.now())
                 claimed = self.run_once()
             except Exception:
                 # The database went away or similar: drop the connection, wait, carry on.

@@ -9,11 +9,12 @@ from typing import Any
 
 import orjson
 
-from orderreport.notify import http
+from orderreport.notify import digest, http
 from orderreport.notify.config import WebhookConfig
 from orderreport.notify.messages import order_url
 from orderreport.notify.models import Delivery
 from orderreport.notify.transports import TransportError
+from orderreport.reports.figures import Money
 
 SCHEMA_VERSION = 1
 SIGNATURE_HEADER = "X-OrderReport-Signature"
@@ -25,6 +26,7 @@ TYPES = {
     Delivery.Topic.LIMIT: "plan.limit_warning",
     Delivery.Topic.STATUS: "order.updated",
     Delivery.Topic.TEST: "test",
+    Delivery.Topic.DIGEST: "digest.daily",
 }
 
 
@@ -92,7 +94,39 @@ def payload(delivery: Delivery) -> dict[str, Any]:
             "monthly_limit": warning.monthly_limit,
             "period_start": warning.period_start.isoformat(),
         }
+    if delivery.topic == Delivery.Topic.DIGEST and delivery.digest_day is not None:
+        body["digest"] = _digest(digest.of(delivery))
     return body
+
+
+def _money(m: Money) -> dict[str, Any]:
+    return {"revenue": m.revenue, "orders": m.orders, "average": m.average, "items": m.items}
+
+
+def _digest(figures: digest.Digest) -> dict[str, Any]:
+    """Yesterday's figures; amounts in minor units, one entry per currency, never summed."""
+    return {
+        "day": figures.day.isoformat(),
+        "timezone": figures.zone.key,
+        "currencies": [
+            {
+                "currency": c.currency,
+                **_money(c.day),
+                "cancelled_orders": c.day.cancelled_orders,
+                "cancelled_total": c.day.cancelled_total,
+                "previous_day": _money(c.before),
+                "top_product": (
+                    {"name": c.top.name, "quantity": c.top.quantity, "revenue": c.top.revenue}
+                    if c.top is not None
+                    else None
+                ),
+            }
+            for c in figures.currencies
+        ],
+        "leads": figures.leads,
+        "previous_day_leads": figures.previous_leads,
+        "url": figures.url,
+    }
 
 
 def send(delivery: Delivery) -> None:
