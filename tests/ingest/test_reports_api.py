@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -207,6 +209,19 @@ def test_it_answers_the_figures_worked_out_by_hand(client: Client, shop: Shop, s
         ],
     }
     assert body["leads_per_order"] == round(4 / 3, 4)
+
+
+def test_the_integration_guide_s_example_answer_is_a_real_one(
+    client: Client, shop: Shop, sk: str
+) -> None:
+    _in_moscow(shop)
+    _seed(shop)
+    guide = (Path(__file__).parents[2] / "docs" / "integration.md").read_text()
+    after = guide.split("The answer (`200`), here for the 3 days", 1)[1]
+    example = json.loads(after.split("```json", 1)[1].split("```", 1)[0])
+    example["leads"]["per_event"][0]["event"] = shop.event.key
+
+    assert _ok(get(client, REPORTS, sk, {**PERIOD, "tz": "Europe/Moscow"})) == example
 
 
 @pytest.mark.parametrize("group", ["day", "week", "month"])
