@@ -7,9 +7,10 @@ and a rollback takes its deltas with it. A report sums the rows of its range, wh
 number. The worker compacts now and then (compact() below): the rows of each key that gained
 new rows are replaced by their sum, so a range holds about one row per key.
 
-The buckets are UTC quarter-hours: every time zone in use today is a whole number of quarter
-hours off UTC, so a local day or hour anywhere is an exact union of buckets, DST days
-included.
+The buckets are quarter-hours, numbered from the Unix epoch (`slot`): every time zone in use
+today is a whole number of quarter hours off UTC, so a local day or hour anywhere is an exact
+union of buckets, DST days included; and a plain integer lets both databases group slots into
+local days with integer arithmetic (reports/figures.py), no time zone functions per row.
 """
 
 from __future__ import annotations
@@ -22,13 +23,19 @@ from typing import Any
 
 from django.db import models, transaction
 
-BUCKET_SECONDS = 900
+SLOT_SECONDS = 900
+SLOTS_PER_DAY = 96
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def bucket_start(at: dt.datetime) -> dt.datetime:
-    """The start of the UTC quarter-hour `at` falls in (aware, UTC)."""
-    at = at.astimezone(dt.UTC)
-    return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+def slot_of(at: dt.datetime) -> int:
+    """The number of the quarter-hour `at` falls in, counted from the Unix epoch."""
+    return (at - _EPOCH) // dt.timedelta(seconds=SLOT_SECONDS)
+
+
+def slot_start(slot: int) -> dt.datetime:
+    """The first instant of a quarter-hour (aware, UTC)."""
+    return _EPOCH + dt.timedelta(seconds=slot * SLOT_SECONDS)
 
 
 def compact(
@@ -40,7 +47,7 @@ def compact(
 ) -> int:
     """Fold the rows of keys that gained deltas into one compacted row per key.
 
-    `partition` is the leading key pair an index serves (project, bucket); `rest` completes
+    `partition` is the leading key pair an index serves (project, slot or day); `rest` completes
     the key; `sums` are the additive columns. Takes up to `limit` uncompacted rows' keys per
     call and answers how many rows it removed. Safe to run from several workers at once:
     the rows are locked, summed and deleted in one transaction; a second compactor that

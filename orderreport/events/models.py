@@ -31,21 +31,22 @@ class EventRecord(models.Model):
 
 
 class EventTally(models.Model):
-    """Signed running counts of event records per UTC quarter-hour and event (tally.py)."""
+    """Signed running counts of event records per quarter-hour and event (tally.py)."""
 
     project = models.ForeignKey(Project, models.CASCADE, related_name="+", db_index=False)
     event = models.ForeignKey(Event, models.CASCADE, related_name="+")
-    start = models.DateTimeField()
+    # The quarter-hour, numbered from the Unix epoch (tally.slot_of).
+    slot = models.BigIntegerField()
     records = models.BigIntegerField()
     compacted = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [
-            models.Index(fields=["project", "start"], name="eventtally_range"),
+            models.Index(fields=["project", "slot"], name="eventtally_range"),
             models.Index(
                 fields=["id"], name="eventtally_pending", condition=models.Q(compacted=False)
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_id} {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.event_id} {self.slot}"

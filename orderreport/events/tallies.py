@@ -6,7 +6,6 @@ away here, in the delete's transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 
@@ -18,13 +17,13 @@ def forget(record: EventRecord) -> None:
     EventTally.objects.create(
         project_id=record.project_id,
         event_id=record.event_id,
-        start=tally.bucket_start(record.received_at),
+        slot=tally.slot_of(record.received_at),
         records=-1,
     )
 
 
 def compact(limit: int = 2000) -> int:
-    return tally.compact(EventTally, ("project_id", "start"), ("event_id",), ("records",), limit)
+    return tally.compact(EventTally, ("project_id", "slot"), ("event_id",), ("records",), limit)
 
 
 def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
@@ -35,13 +34,13 @@ def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
         records = records.filter(project_id__in=project_ids)
         tallies = tallies.filter(project_id__in=project_ids)
     tallies.delete()
-    counts: Counter[tuple[int, int, dt.datetime]] = Counter()
+    counts: Counter[tuple[int, int, int]] = Counter()
     rows = records.order_by().values_list("project_id", "event_id", "received_at")
     for project_id, event_id, received_at in rows.iterator(chunk_size=chunk):
-        counts[project_id, event_id, tally.bucket_start(received_at)] += 1
+        counts[project_id, event_id, tally.slot_of(received_at)] += 1
     EventTally.objects.bulk_create(
         [
-            EventTally(project_id=p, event_id=e, start=s, records=n, compacted=True)
+            EventTally(project_id=p, event_id=e, slot=s, records=n, compacted=True)
             for (p, e, s), n in counts.items()
         ],
         batch_size=1000,

@@ -91,8 +91,8 @@ _ORDER_EXTRA = (("s", "int"), ("account_id", "bigint"), ("period_start", "date")
 _EVENT_EXTRA = (("s", "int"), ("key_id", "bigint"))
 
 
-# The UTC quarter-hour of a timestamp, as tally.bucket_start() computes it.
-QUARTER_HOUR = "to_timestamp(floor(extract(epoch FROM {at}) / 900) * 900)"
+# The quarter-hour slot of a timestamp, as tally.slot_of() computes it.
+QUARTER_HOUR = "floor(extract(epoch FROM {at}) / 900)::bigint"
 # An order's product lines (validated objects; an order without products has none).
 _LINES = (
     "jsonb_array_elements(CASE jsonb_typeof(ac.products) WHEN 'array' THEN ac.products "
@@ -183,7 +183,7 @@ def orders_sql(param: str) -> str:
         "RETURNING u.account_id, u.period_start, u.used, u.used - g.k AS was), "
         # The tallies (orderreport/tally.py): appended, never updated, so concurrent batches
         # never wait on each other's rows. `ac`: each stored order's accepted row.
-        f"tallied AS (INSERT INTO {order_tally} (project_id, start, currency, status, orders, "
+        f"tallied AS (INSERT INTO {order_tally} (project_id, slot, currency, status, orders, "
         "revenue, items) SELECT ac.project_id, "
         f"{QUARTER_HOUR.format(at='ac.received_at')}, ac.currency, 'new', count(*), "
         "sum(ac.total), COALESCE(sum(it.n), 0) FROM stored st JOIN accepted ac "
@@ -256,7 +256,7 @@ def events_sql(param: str, retry_param: str) -> str:
         f"stored AS (INSERT INTO {record} ({columns}) SELECT {columns} FROM checked "
         "WHERE own_id IS NULL AND key_ok AND active ORDER BY s "
         "RETURNING id, project_id, event_id, received_at, ingest_tag), "
-        f"tallied AS (INSERT INTO {event_tally} (project_id, event_id, start, records) "
+        f"tallied AS (INSERT INTO {event_tally} (project_id, event_id, slot, records) "
         f"SELECT project_id, event_id, {QUARTER_HOUR.format(at='received_at')}, count(*) "
         "FROM stored GROUP BY 1, 2, 3), "
         f"queued AS (INSERT INTO {delivery} "

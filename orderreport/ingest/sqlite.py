@@ -95,7 +95,7 @@ def _sql() -> dict[str, str]:
             f"UNION ALL SELECT NULL, 'limit', ?, {_PENDING}"
         ),
         "tally_order": (
-            f"INSERT INTO {order_tally} (project_id, start, currency, status, orders, revenue, "
+            f"INSERT INTO {order_tally} (project_id, slot, currency, status, orders, revenue, "
             "items) VALUES (?, ?, ?, 'new', ?, ?, ?)"
         ),
         "tally_product": (
@@ -103,7 +103,7 @@ def _sql() -> dict[str, str]:
             "VALUES (?, ?, ?, ?, ?, ?)"
         ),
         "tally_record": (
-            f"INSERT INTO {event_tally} (project_id, event_id, start, records) VALUES (?, ?, ?, ?)"
+            f"INSERT INTO {event_tally} (project_id, event_id, slot, records) VALUES (?, ?, ?, ?)"
         ),
         "event": f"SELECT is_active FROM {event} WHERE id = ? AND project_id = ?",
         "own_record": (
@@ -237,7 +237,7 @@ class _Batch:
         if not event[0]:
             return Result(Outcome.EVENT_INACTIVE)
         (record_id,) = self.one("insert_record", _values(row, EVENT_COLUMNS))
-        key = (row.project_id, row.event_id, _db_time(tally.bucket_start(row.received_at)))
+        key = (row.project_id, row.event_id, tally.slot_of(row.received_at))
         self.record_tallies[key] = self.record_tallies.get(key, 0) + 1
         at = _db_time(row.received_at)
         self.cur.execute(self.sql["queue_record"], (record_id, at, at, row.event_id))
@@ -246,8 +246,8 @@ class _Batch:
     def tally_order(self, row: OrderRow) -> None:
         # A new order is `new`: counted, so its product lines count too.
         lines = product_lines(row.products)
-        start = _db_time(tally.bucket_start(row.received_at))
-        acc = self.order_tallies.setdefault((row.project_id, start, row.currency), [0, 0, 0])
+        slot = tally.slot_of(row.received_at)
+        acc = self.order_tallies.setdefault((row.project_id, slot, row.currency), [0, 0, 0])
         acc[0] += 1
         acc[1] += row.total
         acc[2] += sum(count for _name, count, _revenue in lines)

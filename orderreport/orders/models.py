@@ -127,7 +127,7 @@ UNCOUNTED = frozenset({Status.CANCELLED, Status.REFUNDED})
 
 
 class OrderTally(models.Model):
-    """Signed running sums of orders per UTC quarter-hour, currency and status (tally.py).
+    """Signed running sums of orders per quarter-hour, currency and status (tally.py).
 
     The write side appends a row per batch; a status change, an update or a delete appends
     the order's old contribution negated and its new one (orders/tallies.py). Reports sum the
@@ -135,7 +135,8 @@ class OrderTally(models.Model):
     """
 
     project = models.ForeignKey(Project, models.CASCADE, related_name="+", db_index=False)
-    start = models.DateTimeField()
+    # The quarter-hour, numbered from the Unix epoch (tally.slot_of).
+    slot = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16)
     orders = models.BigIntegerField()
@@ -147,14 +148,14 @@ class OrderTally(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["project", "start"], name="ordertally_range"),
+            models.Index(fields=["project", "slot"], name="ordertally_range"),
             models.Index(
                 fields=["id"], name="ordertally_pending", condition=models.Q(compacted=False)
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.project_id} {self.start:%Y-%m-%d %H:%M} {self.currency} {self.status}"
+        return f"{self.project_id} {self.slot} {self.currency} {self.status}"
 
 
 class ProductTally(models.Model):

@@ -1,6 +1,6 @@
 """The orders' tallies (orderreport/tally.py): what an order adds to them, kept in step.
 
-An order adds to OrderTally (its quarter-hour, currency and status: one order, its total, its
+An order adds to OrderTally (its quarter-hour slot, currency and status: one order, its total, its
 items) and, unless cancelled or refunded, to ProductTally (its UTC day, currency and each
 product's name: the count and price x count). The write side adds new orders with its own
 statements (ingest/postgres.py, ingest/sqlite.py); this module is for the rest of an order's
@@ -53,7 +53,7 @@ def items_of(products: Any) -> int:
 def _rows(c: Contribution, sign: int) -> tuple[OrderTally, list[ProductTally]]:
     order_row = OrderTally(
         project_id=c.project_id,
-        start=tally.bucket_start(c.received_at),
+        slot=tally.slot_of(c.received_at),
         currency=c.currency,
         status=c.status,
         orders=sign,
@@ -89,7 +89,7 @@ def change(before: Contribution | None, after: Contribution | None) -> None:
 def compact(limit: int = 2000) -> int:
     """Compact both order tallies (the worker calls this); rows removed."""
     removed = tally.compact(
-        OrderTally, ("project_id", "start"), ("currency", "status"), ("orders", "revenue", "items"),
+        OrderTally, ("project_id", "slot"), ("currency", "status"), ("orders", "revenue", "items"),
         limit,
     )  # fmt: skip
     return removed + tally.compact(
@@ -119,7 +119,7 @@ def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
     for values in orders.order_by().values_list(*FIELDS).iterator(chunk_size=chunk):
         c = Contribution(*values)
         counted += 1
-        acc = order_sums[c.project_id, tally.bucket_start(c.received_at), c.currency, c.status]
+        acc = order_sums[c.project_id, tally.slot_of(c.received_at), c.currency, c.status]
         acc[0] += 1
         acc[1] += c.total
         acc[2] += items_of(c.products)
@@ -129,7 +129,7 @@ def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
                 p = product_sums[c.project_id, day, c.currency, name]
                 p[0] += count
                 p[1] += revenue
-    _create(OrderTally, ("project_id", "start", "currency", "status"),
+    _create(OrderTally, ("project_id", "slot", "currency", "status"),
             ("orders", "revenue", "items"), order_sums.items())  # fmt: skip
     _create(ProductTally, ("project_id", "day", "currency", "name"),
             ("quantity", "revenue"), product_sums.items())  # fmt: skip

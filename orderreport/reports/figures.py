@@ -6,10 +6,12 @@ order's `received_at`), in the status they have now: cancelled and refunded orde
 out of revenue, order count, average and items, and shown apart. Money is never summed
 across currencies: every figure is per currency.
 
-The sums come from the tallies (orderreport/tally.py): quarter-hour rows for orders and event
-records, grouped into local days by the database (DST days included: a local day is whatever
-quarter-hours fall between its two midnights), and into local hours here. Product lines are
-tallied per UTC day; a period's partial UTC days at either end are summed from the orders.
+The sums come from the tallies (orderreport/tally.py): quarter-hour slots for orders and event
+records, grouped into local days by the database with integer arithmetic (slot + the zone's
+offset in slots, divided by 96; the offset taken per stretch between DST changes, so a local
+day is exactly the quarter-hours between its two midnights), and into local hours here.
+Product lines are tallied per UTC day; a period's partial UTC days at either end are summed
+from the orders.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, Q, Sum, Value, When
 
+from orderreport import tally
 from orderreport.events.models import EventTally
 from orderreport.orders.models import UNCOUNTED, Order, OrderTally, ProductTally, Status
 from orderreport.orders.tallies import product_lines
@@ -258,16 +260,68 @@ def _hour_of(start: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 # --- Orders ----------------------------------------------------------------------------------
 
 
+def _slot_range(period: Period) -> dict[str, int]:
+    # Local midnights fall on quarter-hours in every zone in use, so the range is exact.
+    return {"slot__gte": tally.slot_of(period.start), "slot__lt": tally.slot_of(period.end)}
+
+
+def _offset_spans(first: int, end: int, zone: ZoneInfo) -> list[tuple[int, int]]:
+    """(first slot, UTC offset in slots) of each stretch of slots first..end-1 between DST
+    changes: usually one, two or three for a period."""
+
+    def offset(slot: int) -> int:
+        utcoffset = tally.slot_start(slot).astimezone(zone).utcoffset() or dt.timedelta()
+        return int(utcoffset.total_seconds()) // tally.SLOT_SECONDS
+
+    spans = [(first, offset(first))]
+    at = first
+    while at < end - 1:
+        step = min(at + tally.SLOTS_PER_DAY, end - 1)
+        if offset(step) == spans[-1][1]:
+            at = step
+            continue
+        low, high = at, step  # offset(low) is the current one, offset(high) is not
+        while high - low > 1:
+            middle = (low + high) // 2
+            if offset(middle) == spans[-1][1]:
+                low = middle
+            else:
+                high = middle
+        spans.append((high, offset(high)))
+        at = high
+    return spans
+
+
+def _local_day(period: Period) -> ExpressionWrapper:
+    """The local day of a tally's slot, as days since 1970-01-01 (integer arithmetic)."""
+    spans = _offset_spans(tally.slot_of(period.start), tally.slot_of(period.end), period.zone)
+    offset: Any = Value(spans[-1][1])
+    if len(spans) > 1:
+        offset = Case(
+            *(When(slot__lt=spans[n + 1][0], then=Value(off))
+              for n, (_first, off) in enumerate(spans[:-1])),
+            default=Value(spans[-1][1]),
+        )  # fmt: skip
+    return ExpressionWrapper(
+        (F("slot") + offset) / tally.SLOTS_PER_DAY, output_field=BigIntegerField()
+    )
+
+
+_DAY_ZERO = dt.date(1970, 1, 1)
+
+
+def _day(number: int) -> dt.date:
+    return _DAY_ZERO + dt.timedelta(days=number)
+
+
 def _order_rows(project_ids: list[int], period: Period, by: str | None) -> Iterable[dict[str, Any]]:
-    rows = OrderTally.objects.filter(
-        project_id__in=project_ids, start__gte=period.start, start__lt=period.end
-    ).order_by()
+    rows = OrderTally.objects.filter(project_id__in=project_ids, **_slot_range(period)).order_by()
     fields = ["currency", "status"]
     if by == "day":
-        rows = rows.annotate(day=TruncDate("start", tzinfo=period.zone))
+        rows = rows.annotate(day=_local_day(period))
         fields.append("day")
-    elif by == "start":
-        fields.append("start")
+    elif by == "slot":
+        fields.append("slot")
     return rows.values(*fields).annotate(
         n=Sum("orders"), total=Sum("revenue"), items_sum=Sum("items")
     )
@@ -276,7 +330,7 @@ def _order_rows(project_ids: list[int], period: Period, by: str | None) -> Itera
 def _orders(
     project_ids: list[int], period: Period, group: Group | None
 ) -> tuple[dict[str, Money], list[StatusCount], list[Point]]:
-    by = None if group is None else ("start" if group == "hour" else "day")
+    by = None if group is None else ("slot" if group == "hour" else "day")
     money: dict[str, Money] = {}
     status_sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     # Keyed by UTC instant: aware datetimes of one zone compare by wall time, so the two
@@ -294,9 +348,10 @@ def _orders(
         if group is None:
             continue
         if group == "hour":
-            key = _hour_of(row["start"], period.zone)
+            key = _hour_of(tally.slot_start(row["slot"]), period.zone)
         else:
-            key = dt.datetime.combine(_step_day(row["day"], group), dt.time(), period.zone)
+            day = _step_day(_day(row["day"]), group)
+            key = dt.datetime.combine(day, dt.time(), period.zone)
         point = points[_utc(key)]
         point.money.setdefault(currency, Money(currency)).add(status, n, total, items)
     order = {s: n for n, s in enumerate(Status.values)}
@@ -370,27 +425,28 @@ def _events(
     days = {period.first + dt.timedelta(days=n): n for n in range(period.days)}
     previous = period.previous()
     base = EventTally.objects.filter(project_id__in=project_ids).order_by()
-    current = base.filter(start__gte=period.start, start__lt=period.end)
+    current = base.filter(**_slot_range(period))
     by_event: dict[int, list[int]] = {}
     step_index = {_utc(s): n for n, s in enumerate(steps(period, group))}
     series = [0] * len(step_index)
     day_rows = (
-        current.annotate(day=TruncDate("start", tzinfo=period.zone))
-        .values("event_id", "day")
+        current.annotate(day=_local_day(period))
+        .values_list("event_id", "day")
         .annotate(n=Sum("records"))
     )
-    for row in day_rows:
-        n = int(row["n"] or 0)
-        by_event.setdefault(row["event_id"], [0] * period.days)[days[row["day"]]] += n
+    for event_id, number, count in day_rows:
+        n, day = int(count or 0), _day(number)
+        by_event.setdefault(event_id, [0] * period.days)[days[day]] += n
         if group != "hour":
-            key = dt.datetime.combine(_step_day(row["day"], group), dt.time(), period.zone)
+            key = dt.datetime.combine(_step_day(day, group), dt.time(), period.zone)
             series[step_index[_utc(key)]] += n
     if group == "hour":
-        hours = current.values_list("start").annotate(n=Sum("records"))
-        for start, count in hours:
-            series[step_index[_utc(_hour_of(start, period.zone))]] += int(count or 0)
+        hours = current.values_list("slot").annotate(n=Sum("records"))
+        for slot, count in hours:
+            hour = _hour_of(tally.slot_start(slot), period.zone)
+            series[step_index[_utc(hour)]] += int(count or 0)
     before = dict(
-        base.filter(start__gte=previous.start, start__lt=previous.end)
+        base.filter(**_slot_range(previous))
         .values("event_id")
         .annotate(n=Sum("records"))
         .values_list("event_id", "n")
