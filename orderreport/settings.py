@@ -198,6 +198,7 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/htmx", ROOT_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/chartjs", ROOT_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 # Hashed names need `collectstatic` to have run; DEBUG and the tests serve from the finders.
 STATIC_HASHED = env_bool("STATIC_HASHED", not DEBUG)

@@ -23,6 +23,7 @@ urlpatterns = [
     re_path(r"^api/", views.api_not_found),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("orderreport.reports.urls")),
     path("projects/<int:project_id>/orders/", include("orderreport.orders.urls")),
     path("projects/<int:project_id>/", include("orderreport.events.urls")),
     path("projects/", include("orderreport.projects.urls")),

@@ -106,7 +106,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
                 _("Project “%(name)s” created. Next: add your website's domain.")
                 % {"name": project.name},
             )
-            return redirect("projects:domains", project.pk)
+            return redirect("reports:overview", project.pk)
     elif accounts:
         form = NewProjectForm(accounts=accounts)
     groups: dict[Account, list[Project]] = {}

@@ -11,6 +11,7 @@ register = template.Library()
 # The project sub-navigation: (url name, label). A section appears once its app provides
 # the URL, so apps can be added one at a time.
 PROJECT_SECTIONS = [
+    ("reports:overview", _("Overview")),
     ("orders:list", _("Orders")),
     ("events:records", _("Events")),
     ("projects:events", _("Event keys")),
@@ -31,5 +32,9 @@ def project_nav(context: template.Context, project: object) -> dict[str, object]
             url = reverse(name, args=[project.pk])  # type: ignore[attr-defined]
         except NoReverseMatch:
             continue
-        sections.append({"url": url, "label": label, "active": current.startswith(url)})
+        sections.append({"url": url, "label": label, "active": False})
+    # The overview's address (/projects/1/) starts every other section's: the longest match wins.
+    matching = [s for s in sections if current.startswith(str(s["url"]))]
+    if matching:
+        max(matching, key=lambda s: len(str(s["url"])))["active"] = True
     return {"sections": sections, "project": project}

@@ -21,7 +21,7 @@ def test_it_lists_the_users_projects(client: Client, team: Team) -> None:
     client.force_login(team.viewer)
     response = client.get(URL)
     assert response.status_code == 200
-    assert reverse("projects:integration", args=[team.shop.project.pk]) in response.text
+    assert reverse("reports:overview", args=[team.shop.project.pk]) in response.text
     # A viewer cannot create, so the form is not shown.
     assert 'name="timezone"' not in response.text
 
@@ -35,12 +35,12 @@ def test_it_shows_an_empty_state_that_says_the_next_step(client: Client, db: Non
     assert 'name="name"' in response.text
 
 
-def test_it_creates_a_project_and_sends_the_owner_to_domains(client: Client, team: Team) -> None:
+def test_it_creates_a_project_and_sends_the_owner_to_its_overview(client: Client, team: Team) -> None:
     client.force_login(team.admin)
     response = _new(client, currency="usd")
     project = Project.objects.get(name="Second shop")
     assert response.status_code == 302
-    assert response["Location"] == reverse("projects:domains", args=[project.pk])
+    assert response["Location"] == reverse("reports:overview", args=[project.pk])
     assert (project.account, project.timezone, project.currency) == (
         team.shop.account,
         "Europe/Moscow",
@@ -74,7 +74,7 @@ def test_it_refuses_viewers(client: Client, team: Team) -> None:
 def test_it_hides_other_tenants_projects(client: Client, team: Team) -> None:
     client.force_login(team.outsider)
     page = client.get(URL).text
-    assert reverse("projects:integration", args=[team.shop.project.pk]) not in page
+    assert reverse("reports:overview", args=[team.shop.project.pk]) not in page
 
 
 def test_it_keeps_what_was_typed_and_says_what_is_wrong(client: Client, team: Team) -> None:

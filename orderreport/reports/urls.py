@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from orderreport.reports import views
+
+app_name = "reports"
+
+# Mounted at the root: a project's own address is its overview.
+urlpatterns = [
+    path("projects/<int:project_id>/", views.project_overview, name="overview"),
+    path("a/<int:account_id>/overview/", views.account_overview, name="account_overview"),
+]
