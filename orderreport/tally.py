@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 SLOT_SECONDS = 900
 SLOTS_PER_DAY = 96
@@ -98,6 +98,16 @@ def compact(
             batch_size=500,
         )
     return len(ids)
+
+
+def lock_against_writes(model: type[models.Model]) -> None:
+    """Hold writes to `model`'s table until this transaction ends, for a rebuild: PostgreSQL's
+    SHARE mode lets readers through and makes writers wait (up to their lock timeout);
+    SQLite's transaction already holds its one write lock."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
 
 
 def _ints(values: Iterable[Any]) -> list[int]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from django.db import transaction
+
 from orderreport import tally
 from orderreport.events.models import EventRecord, EventTally
 
@@ -27,7 +29,14 @@ def compact(limit: int = 2000) -> int:
 
 
 def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
-    """Recompute these projects' event tallies (all when None) from their records."""
+    """Recompute these projects' event tallies (all when None) from their records, with
+    writes to the record table held meanwhile (orders/tallies.rebuild says how)."""
+    with transaction.atomic():
+        tally.lock_against_writes(EventRecord)
+        return _rebuild(project_ids, chunk)
+
+
+def _rebuild(project_ids: Sequence[int] | None, chunk: int) -> int:
     records = EventRecord.objects.all()
     tallies = EventTally.objects.all()
     if project_ids is not None:

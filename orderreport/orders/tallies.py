@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from django.db import transaction
+
 from orderreport import tally
 from orderreport.orders.models import UNCOUNTED, Order, OrderTally, ProductTally
 
@@ -100,10 +102,17 @@ def compact(limit: int = 2000) -> int:
 def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
     """Recompute the tallies of these projects (all when None) from their orders.
 
-    For orders stored before tallies existed (the migration) and for repairs: run it with
-    the write side stopped for these projects, or orders arriving meanwhile are counted
-    twice or not at all. Answers how many orders it counted.
+    For orders stored before tallies existed (the migration) and for repairs. One
+    transaction; on PostgreSQL the order table is locked against writes meanwhile (SHARE
+    mode), so no order is counted twice or missed: tracking and status changes wait, and
+    past their lock timeout answer 503 (clients retry). Answers how many orders it counted.
     """
+    with transaction.atomic():
+        tally.lock_against_writes(Order)
+        return _rebuild(project_ids, chunk)
+
+
+def _rebuild(project_ids: Sequence[int] | None, chunk: int) -> int:
     orders = Order.objects.all()
     tallies = OrderTally.objects.all()
     product_tallies = ProductTally.objects.all()

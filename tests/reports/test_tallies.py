@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 from zoneinfo import ZoneInfo
 
@@ -137,3 +138,28 @@ def test_compactors_and_writers_running_at_once_lose_nothing() -> None:
     (rub,) = got.money
     assert (rub.orders, rub.revenue, rub.items, rub.cancelled_orders) == (80, 800, 160, 40)
     assert got.top_by_quantity[0].quantity == 160
+
+
+@pytest.mark.django_db
+def test_rebuild_tallies_repairs_figures_after_rows_changed_behind_the_app(shop: Shop) -> None:
+    from django.core.management import CommandError, call_command
+
+    order = add_order(shop.project, NOON, 60000, "RUB", TEA)
+    add_record(shop.event, NOON)
+    before = report([shop.project.pk], DAY)
+    # A hand-made change in SQL, which no tally follows, and a lost tally row.
+    from orderreport.orders.models import Order
+
+    Order.objects.filter(pk=order.pk).update(status=Status.REFUNDED)
+    EventTally.objects.all().delete()
+    stale = report([shop.project.pk], DAY)
+    assert [m.revenue for m in stale.money] == [m.revenue for m in before.money] == [60000]
+    assert stale.leads == 0
+    out = io.StringIO()
+    call_command("rebuild_tallies", "--project", str(shop.project.pk), stdout=out)
+    assert "1 orders and 1 event records" in out.getvalue()
+    after = report([shop.project.pk], DAY)
+    assert [(m.revenue, m.cancelled_orders) for m in after.money] == [(0, 1)]
+    assert after.leads == 1
+    with pytest.raises(CommandError, match="No project with id 999999"):
+        call_command("rebuild_tallies", "--project", "999999")
