@@ -18,6 +18,8 @@ from orderreport.notify.config import (
 from orderreport.notify.models import Channel
 from orderreport.projects.models import Event, Project
 
+DEFAULT_DIGEST_HOUR = 9
+
 
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
@@ -40,9 +42,8 @@ class ChannelForm(forms.Form):
         label=_("Send the daily summary at"),
         choices=[(h, f"{h:02d}:00") for h in range(24)],
         coerce=int,
-        initial=9,
+        initial=DEFAULT_DIGEST_HOUR,
         required=False,
-        empty_value=9,
     )
 
     def __init__(
@@ -62,6 +63,12 @@ class ChannelForm(forms.Form):
         digest = ["sends_digest", "digest_hour"]
         self.order_fields([name for name in self.fields if name not in digest] + digest)
         self.config: ChannelConfig | None = None
+
+    def clean_digest_hour(self) -> int:
+        # Optional, so forms posted before the summary existed (and API-like tests) still
+        # validate; they get the default hour.
+        value = self.cleaned_data.get("digest_hour")
+        return DEFAULT_DIGEST_HOUR if value in (None, "") else int(value)
 
     def build_config(self) -> ChannelConfig:
         raise NotImplementedError

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from orderreport.money import format_money
 from orderreport.notify import digest
@@ -191,34 +192,43 @@ def _digest(figures: digest.Digest, language: str) -> Message:
             return format_money(amount, currency, language)
 
         message.fields += [
-            (_("Revenue") + suffix, money(day.revenue) + _change(day.revenue, before.revenue)),
-            (_("Orders") + suffix, f"{day.orders}{_change(day.orders, before.orders)}"),
+            (
+                pgettext("digest", "Revenue") + suffix,
+                money(day.revenue) + _change(day.revenue, before.revenue),
+            ),
+            (
+                pgettext("digest", "Orders") + suffix,
+                f"{day.orders}{_change(day.orders, before.orders)}",
+            ),
         ]
         if day.average is not None:
             message.fields.append(
                 (
-                    _("Average order") + suffix,
+                    pgettext("digest", "Average order") + suffix,
                     money(day.average) + _change(day.average, before.average),
                 )
             )
         if day.cancelled_orders:
             message.fields.append(
                 (
-                    _("Cancelled or refunded") + suffix,
+                    pgettext("digest", "Cancelled or refunded") + suffix,
                     f"{day.cancelled_orders} · {money(day.cancelled_total)}",
                 )
             )
         if c.top is not None:
             message.fields.append(
                 (
-                    _("Top product") + suffix,
+                    pgettext("digest", "Top product") + suffix,
                     f"{short(c.top.name)} × {c.top.quantity} — {money(c.top.revenue)}",  # noqa: RUF001
                 )
             )
     if not figures.currencies:
-        message.fields.append((_("Orders"), "0"))
+        message.fields.append((pgettext("digest", "Orders"), "0"))
     if figures.has_events or figures.leads or figures.previous_leads:
         message.fields.append(
-            (_("Leads"), f"{figures.leads}{_change(figures.leads, figures.previous_leads)}")
+            (
+                pgettext("digest", "Leads"),
+                f"{figures.leads}{_change(figures.leads, figures.previous_leads)}",
+            )
         )
     return message

@@ -280,3 +280,77 @@ def test_it_speaks_the_users_language(client: Client, team: Team) -> None:
     page = client.get(_url("channels", team.shop.project.pk)).content.decode()
     assert "Каналов пока нет" in page
     assert "Добавить: Telegram" in page
+
+
+def test_it_adds_a_channel_with_the_daily_summary(client: Client, team: Team) -> None:
+    team.shop.project.timezone = "Europe/Moscow"
+    team.shop.project.save()
+    client.force_login(team.admin)
+    form = client.get(_url("add", team.shop.project.pk, "telegram")).content.decode()
+    assert "Daily summary" in form
+    assert "Europe/Moscow" in form  # the hour is the project's
+    response = client.post(
+        _url("add", team.shop.project.pk, "telegram"),
+        {
+            "name": "Sales",
+            "bot_token": BOT_TOKEN,
+            "chat_id": "-100500",
+            "sends_digest": "on",
+            "digest_hour": "7",
+        },
+    )
+    assert response.status_code == 302
+    channel = Channel.objects.get()
+    assert channel.sends_digest and channel.digest_hour == 7
+    assert channel.digest_since is not None
+    page = client.get(response["Location"]).content.decode()
+    assert "Daily summary: every day at 07:00 (Europe/Moscow)." in page
+    listing = client.get(_url("channels", team.shop.project.pk)).content.decode()
+    assert "daily summary at 07:00" in listing
+
+
+def test_it_keeps_the_daily_summary_off_unless_asked(client: Client, team: Team) -> None:
+    client.force_login(team.admin)
+    client.post(
+        _url("add", team.shop.project.pk, "webhook"),
+        {"name": "CRM", "url": "https://crm.example.com/hook", "digest_hour": "30"},
+    )
+    assert not Channel.objects.exists()  # no such hour
+    response = client.post(
+        _url("add", team.shop.project.pk, "webhook"),
+        {"name": "CRM", "url": "https://crm.example.com/hook"},
+    )
+    channel = Channel.objects.get()
+    assert not channel.sends_digest and channel.digest_since is None
+    assert "Daily summary: off." in client.get(response["Location"]).content.decode()
+
+
+def test_it_switches_the_daily_summary_on_for_an_existing_channel(
+    client: Client, team: Team
+) -> None:
+    channel = telegram_channel(team.shop)
+    client.force_login(team.owner)
+    url = _url("channel", team.shop.project.pk, channel.pk)
+    fields = {"name": "Sales chat", "chat_id": "-100123", "receives_orders": "on"}
+    client.post(url, {**fields, "sends_digest": "on", "digest_hour": "21"})
+    channel.refresh_from_db()
+    assert channel.sends_digest and channel.digest_hour == 21
+    since = channel.digest_since
+    assert since is not None
+    # Saving again, or moving the hour, does not move the start (no summary is skipped).
+    client.post(url, {**fields, "sends_digest": "on", "digest_hour": "8"})
+    channel.refresh_from_db()
+    assert (channel.digest_hour, channel.digest_since) == (8, since)
+    client.post(url, fields)
+    channel.refresh_from_db()
+    assert not channel.sends_digest
+
+
+def test_it_shows_the_daily_summary_in_russian(client: Client, team: Team) -> None:
+    team.owner.language = "ru"
+    team.owner.save()
+    channel = telegram_channel(team.shop, sends_digest=True, digest_hour=9)
+    client.force_login(team.owner)
+    page = client.get(_url("channel", team.shop.project.pk, channel.pk)).content.decode()
+    assert "Сводка за день: каждый день в 09:00 (UTC)." in page
+    assert "Присылать сводку за день в" in page
