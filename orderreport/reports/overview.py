@@ -36,7 +36,8 @@ class Figure:
 class CurrencyFigures:
     currency: str
     figures: list[Figure]
-    cancelled: str  # cancelled and refunded orders: "2 orders, 8 850,00 ₽"
+    # Cancelled and refunded orders ("2 orders, 8 850,00 ₽"); "" when neither period has any.
+    cancelled: str
     cancelled_before: str
 
 
@@ -147,7 +148,7 @@ def currency_figures(f: Formats, now: Money, before: Money) -> CurrencyFigures:
             _figure(f, _("Average order value"), now.average, before.average, money),
             _figure(f, _("Items sold"), now.items, before.items),
         ],
-        cancelled=cancelled(now),
+        cancelled=cancelled(now) if now.cancelled_orders or before.cancelled_orders else "",
         cancelled_before=cancelled(before) if before.cancelled_orders else DASH,
     )
 

@@ -54,10 +54,11 @@
       data: {
         labels: data.labels,
         datasets: [
-          { type: "line", label: text.orders, data: c.orders, yAxisID: "orders", borderColor: ORDERS,
-            backgroundColor: ORDERS, pointRadius: 2, borderWidth: 2, order: 1 },
           { type: "bar", label: text.revenue, data: c.revenue, yAxisID: "y", backgroundColor: REVENUE,
             borderRadius: 2, maxBarThickness: 40, order: 2 },
+          // order 1: the line is drawn over the bars.
+          { type: "line", label: text.orders, data: c.orders, yAxisID: "orders", borderColor: ORDERS,
+            backgroundColor: ORDERS, pointRadius: 2, borderWidth: 2, order: 1 },
         ],
       },
       options: options(c.title, {
