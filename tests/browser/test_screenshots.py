@@ -211,3 +211,94 @@ def test_it_takes_the_screenshots_of_the_main_pages(
             "height": box_end["y"] + box_end["height"] - box_top["y"] + 32,
         },
     )
+
+
+def build_overview_demo() -> tuple[User, Project]:
+    """Corner Shop's last two months, recorded at their own times through the write side (the
+    overview counts orders from the tallies the write side keeps, so a shifted received_at
+    would not move them)."""
+    import random
+
+    from orderreport.accounts.services import get_plan
+    from orderreport.orders.services import change_status
+    from tests.reports.helpers import add_order, add_record
+
+    user = User.objects.create_user("owner@cornershop.example", "a long demo passphrase 42")
+    account = create_account(user, "Corner Shop Ltd", plan=get_plan("unlimited"))
+    project = Project.objects.create(
+        account=account, name="Corner Shop", timezone="Europe/Moscow", currency="RUB"
+    )
+    ApiKey.objects.create(project=project, name="Shop front end")
+    callback = Event.objects.create(project=project, name="Call-back request")
+    newsletter = Event.objects.create(project=project, name="Newsletter sign-up")
+    catalogue = sorted({(p, price) for *_x, lines, _h in ORDERS for p, price, _c in lines})
+    rnd = random.Random(10)
+    now = timezone.now()
+    for n in range(420):
+        at = now - dt.timedelta(hours=rnd.uniform(0, 24 * 60))
+        lines = [
+            {"name": name, "price": price, "count": rnd.choice((1, 1, 1, 2, 3))}
+            for name, price in rnd.sample(catalogue, rnd.choice((1, 1, 2, 3)))
+        ]
+        currency = "USD" if n % 9 == 0 else "RUB"
+        if currency == "USD":
+            lines = [{**line, "price": line["price"] // 80} for line in lines]
+        total = sum(line["price"] * line["count"] for line in lines)
+        order = add_order(project, at, total, currency, lines, external_id=str(20000 + n))
+        roll = rnd.random()
+        if roll < 0.06:
+            change_status(order, "cancelled")
+        elif roll < 0.08:
+            change_status(order, "refunded")
+        elif roll < 0.6 and at < now - dt.timedelta(days=2):
+            change_status(order, rnd.choice(("paid", "shipped", "completed", "completed")))
+    for _n in range(260):
+        at = now - dt.timedelta(hours=rnd.uniform(0, 24 * 60))
+        add_record(callback if rnd.random() < 0.6 else newsletter, at)
+    return user, project
+
+
+def test_it_takes_the_screenshots_of_the_overview(
+    browser: Browser, live_server: LiveServer, settings: Any
+) -> None:
+    settings.BASE_URL = live_server.url
+    user, project = build_overview_demo()
+    owner = Client()
+    owner.force_login(user)
+    session = owner.cookies[settings.SESSION_COOKIE_NAME].value
+    url = f"{live_server.url}/projects/{project.pk}/"
+
+    def open_page(viewport: dict[str, int], **options: Any) -> Page:
+        context = browser.new_context(
+            viewport=viewport,  # type: ignore[arg-type]
+            locale="en-US",
+            timezone_id="Europe/Moscow",
+            **options,
+        )
+        context.set_default_timeout(15_000)
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+        return context.new_page()
+
+    def charts_drawn(page: Page) -> None:
+        expect(page.locator("canvas[data-chart]").first).to_be_visible()
+        page.wait_for_function("() => Object.keys(Chart.instances).length > 0")
+
+    page = open_page(DESKTOP)
+    page.goto(url + "?period=30d")
+    charts_drawn(page)
+    shoot(page, "overview")
+
+    phone = open_page(PHONE, is_mobile=True, has_touch=True)
+    phone.goto(url)
+    charts_drawn(phone)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(phone, "overview-phone")
+
+    User.objects.filter(pk=user.pk).update(language="ru")
+    page.goto(url + "?period=today")
+    charts_drawn(page)
+    shoot(page, "overview-ru")
+    page.context.close()
+    phone.context.close()
