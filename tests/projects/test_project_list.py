@@ -35,7 +35,7 @@ def test_it_shows_an_empty_state_that_says_the_next_step(client: Client, db: Non
     assert 'name="name"' in response.text
 
 
-def test_it_creates_a_project_and_sends_the_owner_to_its_overview(client: Client, team: Team) -> None:
+def test_it_creates_a_project_and_opens_its_overview(client: Client, team: Team) -> None:
     client.force_login(team.admin)
     response = _new(client, currency="usd")
     project = Project.objects.get(name="Second shop")
