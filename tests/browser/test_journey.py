@@ -225,13 +225,15 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     expect(page).to_have_url(live_server.url + "/projects/")
     expect(html).to_have_attribute("lang", language)
 
-    # --- A project; its creation leads to the domains.
+    # --- A project; its creation leads to its overview, which says what to do first.
     expect(page.get_by_role("heading", name=w.projects, exact=True)).to_be_visible()
     expect(page.locator(".empty")).to_contain_text(w.no_projects)
     page.locator("input[name=name]").fill(w.project_name)
     page.locator("select[name=timezone]").select_option("Europe/Moscow")
     page.get_by_role("button", name=w.create_project).click()
     expect(page.get_by_role("heading", name=w.project_name)).to_be_visible()
+    expect(page.locator(".empty").first).to_contain_text(w.no_orders)
+    section(page, w.domains)
     expect(page.get_by_role("heading", name=w.domains, exact=True)).to_be_visible()
 
     # --- The shop's domain, pasted as a full address with a port and a slash.
