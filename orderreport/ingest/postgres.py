@@ -95,7 +95,7 @@ _EVENT_EXTRA = (("s", "int"), ("key_id", "bigint"))
 QUARTER_HOUR = "floor(extract(epoch FROM {at}) / 900)::bigint"
 # An order's product lines (validated objects; an order without products has none).
 _LINES = (
-    "jsonb_array_elements(CASE jsonb_typeof(ac.products) WHEN 'array' THEN ac.products "
+    "jsonb_array_elements(CASE jsonb_typeof(k.products) WHEN 'array' THEN k.products "
     "ELSE '[]'::jsonb END) p"
 )
 
@@ -172,30 +172,32 @@ def orders_sql(param: str) -> str:
         f"stored AS (INSERT INTO {order} ({columns}) SELECT {columns} FROM accepted ORDER BY s "
         "ON CONFLICT (project_id, external_id) DO NOTHING "
         "RETURNING id, project_id, external_id, received_at), "
+        # `kept`: each stored order's accepted row (materialised once: read three times).
+        "kept AS (SELECT ac.* FROM stored st JOIN accepted ac "
+        "ON ac.project_id = st.project_id AND ac.external_id = st.external_id), "
         # `k`: each stored order's place among its period's stored orders of the batch.
-        "ranked AS (SELECT ac.account_id, ac.period_start, ac.received_at, row_number() OVER "
-        "(PARTITION BY ac.account_id, ac.period_start ORDER BY ac.s) AS k FROM stored st "
-        "JOIN accepted ac ON ac.project_id = st.project_id AND ac.external_id = st.external_id), "
+        "ranked AS (SELECT account_id, period_start, received_at, row_number() OVER "
+        "(PARTITION BY account_id, period_start ORDER BY s) AS k FROM kept), "
         "gained AS (SELECT account_id, period_start, max(k) AS k FROM ranked "
         "GROUP BY account_id, period_start), "
         f"counted AS (UPDATE {usage} u SET used = u.used + g.k FROM gained g "
         "WHERE u.account_id = g.account_id AND u.period_start = g.period_start "
         "RETURNING u.account_id, u.period_start, u.used, u.used - g.k AS was), "
         # The tallies (orderreport/tally.py): appended, never updated, so concurrent batches
-        # never wait on each other's rows. `ac`: each stored order's accepted row.
+        # never wait on each other's rows. `lines`: the stored orders' product lines, each
+        # order's JSON read once. The orders' counts and their items go in as separate rows
+        # of the same key (compaction adds them up): no join between the two.
+        "lines AS (SELECT k.project_id, k.received_at, k.currency, p->>'name' AS name, "
+        "(p->>'count')::numeric AS n, (p->>'price')::numeric AS price "
+        f"FROM kept k CROSS JOIN LATERAL {_LINES}), "
         f"tallied AS (INSERT INTO {order_tally} (project_id, slot, currency, status, orders, "
-        "revenue, items) SELECT ac.project_id, "
-        f"{QUARTER_HOUR.format(at='ac.received_at')}, ac.currency, 'new', count(*), "
-        "sum(ac.total), COALESCE(sum(it.n), 0) FROM stored st JOIN accepted ac "
-        "ON ac.project_id = st.project_id AND ac.external_id = st.external_id "
-        f"LEFT JOIN LATERAL (SELECT sum((p->>'count')::numeric) AS n FROM {_LINES}) it ON true "
-        "GROUP BY 1, 2, 3), "
+        f"revenue, items) SELECT project_id, {QUARTER_HOUR.format(at='received_at')}, "
+        "currency, 'new', count(*), sum(total), 0 FROM kept GROUP BY 1, 2, 3 UNION ALL "
+        f"SELECT project_id, {QUARTER_HOUR.format(at='received_at')}, currency, 'new', 0, 0, "
+        "sum(n) FROM lines GROUP BY 1, 2, 3), "
         f"products_tallied AS (INSERT INTO {product_tally} (project_id, day, currency, name, "
-        "quantity, revenue) SELECT ac.project_id, (ac.received_at AT TIME ZONE 'UTC')::date, "
-        "ac.currency, p->>'name', sum((p->>'count')::numeric), "
-        "sum((p->>'price')::numeric * (p->>'count')::numeric) FROM stored st JOIN accepted ac "
-        "ON ac.project_id = st.project_id AND ac.external_id = st.external_id "
-        f"CROSS JOIN LATERAL {_LINES} GROUP BY 1, 2, 3, 4), "
+        "quantity, revenue) SELECT project_id, (received_at AT TIME ZONE 'UTC')::date, "
+        "currency, name, sum(n), sum(price * n) FROM lines GROUP BY 1, 2, 3, 4), "
         # The outbox: one delivery per active channel of the order's project that wants
         # orders (one index probe per order when the project has none).
         f"queued AS (INSERT INTO {delivery} ({DELIVERY_COLUMNS.format(target='order_id')}) "

@@ -103,7 +103,8 @@ def test_compaction_drops_keys_whose_deltas_cancel_out(shop: Shop) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: an earlier transactional test's flush also took the seeded plans.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_compactors_and_writers_running_at_once_lose_nothing() -> None:
     """Two compactors and a writer, each on its own connection: every sum survives."""
     shop = make_shop(plan="unlimited")
