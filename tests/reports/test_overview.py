@@ -191,6 +191,8 @@ def test_it_tells_a_new_project_the_next_step(client: Client, shop: Shop) -> Non
     words = text(page(client, shop.user, url(shop)))
     assert "No orders yet. They appear here as soon as your site sends its first order." in words
     assert "Connect your site" in words
+    assert "No orders in this period." not in words
+    assert "See these orders" not in words
 
 
 @pytest.mark.parametrize(
@@ -346,6 +348,7 @@ def test_it_is_the_projects_first_tab(client: Client, shop: Shop) -> None:
 
 
 def test_it_links_the_period_to_the_order_list(client: Client, shop: Shop) -> None:
+    add_order(shop.project, at(1, month=1), 10000)
     html = page(client, shop.user, url(shop, WEEK))
     assert f'href="/projects/{shop.project.pk}/orders/?start=2026-03-09&amp;end=2026-03-15"' in html
 
