@@ -10,4 +10,5 @@ app_name = "reports"
 urlpatterns = [
     path("projects/<int:project_id>/", views.project_overview, name="overview"),
     path("a/<int:account_id>/overview/", views.account_overview, name="account_overview"),
+    path("overview/", views.current_account_overview, name="current_account_overview"),
 ]

@@ -6,13 +6,14 @@ from collections import Counter
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from orderreport.accounts.access import membership_for, project_for
-from orderreport.accounts.models import User
+from orderreport.accounts.context_processors import current_account_id
+from orderreport.accounts.models import Membership, User
 from orderreport.listing.queries import project_zone
 from orderreport.listing.views import try_reverse, viewer_language
 from orderreport.orders.models import Order
@@ -91,3 +92,20 @@ def account_overview(request: HttpRequest, account_id: int) -> HttpResponse:
         context,
         project_names=names,
     )
+
+
+@login_required
+@require_http_methods(READ)
+def current_account_overview(request: HttpRequest) -> HttpResponse:
+    """/overview/: the overview of the account the user was last looking at."""
+    ids = list(
+        Membership.objects.filter(user=_user(request))
+        .order_by("account_id")
+        .values_list("account_id", flat=True)
+    )
+    account_id = current_account_id(request, ids)
+    if account_id is None:
+        raise Http404("No account")
+    target = reverse("reports:account_overview", args=[account_id])
+    query = request.GET.urlencode()
+    return redirect(f"{target}?{query}" if query else target)

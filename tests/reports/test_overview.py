@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
-from orderreport.accounts.models import User
+from orderreport.accounts.models import Membership, User
 from orderreport.orders.services import change_status
 from orderreport.projects.models import ApiKey, Event, Project
 from orderreport.reports.figures import MAX_DAYS
@@ -374,3 +374,13 @@ def test_it_shows_an_account_without_projects_what_to_do(client: Client, db: Non
     Project.objects.filter(pk=shop.project.pk).delete()
     words = text(page(client, shop.user, account_url(shop)))
     assert "This account has no projects yet." in words
+
+
+def test_it_sends_overview_to_the_current_accounts_overview(client: Client, team: Team) -> None:
+    client.force_login(team.viewer)
+    response = client.get("/overview/?period=30d")
+    assert response.status_code == 302
+    assert response["Location"] == f"/a/{team.shop.account.pk}/overview/?period=30d"
+    outsider_account = Membership.objects.get(user=team.outsider).account_id
+    client.force_login(team.outsider)
+    assert client.get("/overview/")["Location"] == f"/a/{outsider_account}/overview/"
