@@ -151,6 +151,7 @@ class Report:
     previous: dict[str, Money]
     series: list[Point]
     statuses: list[StatusCount]
+    # Up to TOP_PRODUCTS per currency, currencies in the order of `money`.
     top_by_revenue: list[ProductFigures]
     top_by_quantity: list[ProductFigures]
     events: list[EventLeads]
@@ -198,11 +199,11 @@ def report(project_ids: Sequence[int], period: Period, group: Group | None = Non
     ids = list(project_ids)
     money, statuses, series = _orders(ids, period, group)
     previous, _statuses, _series = _orders(ids, period.previous(), None)
-    by_revenue, by_quantity = _products(ids, period)
+    ordered = sorted(money.values(), key=lambda m: (-(m.orders + m.cancelled_orders), m.currency))
+    by_revenue, by_quantity = _products(ids, period, [m.currency for m in ordered])
     events, leads_series = _events(ids, period, group)
     for point, leads in zip(series, leads_series, strict=True):
         point.leads = leads
-    ordered = sorted(money.values(), key=lambda m: (-(m.orders + m.cancelled_orders), m.currency))
     return Report(
         period=period,
         group=group,
@@ -228,10 +229,12 @@ def steps(period: Period, group: Group) -> list[dt.datetime]:
         # Every local hour between the two midnights: on a DST change a day has 23 or 25 of
         # them, and a repeated hour appears twice (its two UTC instants differ).
         starts: list[dt.datetime] = []
+        seen: set[dt.datetime] = set()
         at = period.start
         while at < period.end:
             hour = _hour_of(at, zone)
-            if not starts or _utc(starts[-1]) != _utc(hour):
+            if _utc(hour) not in seen:
+                seen.add(_utc(hour))
                 starts.append(hour)
             at += dt.timedelta(minutes=15)
         return starts
@@ -253,8 +256,11 @@ def _utc(at: dt.datetime) -> dt.datetime:
 
 
 def _hour_of(start: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    local = start.astimezone(zone)
-    return (start - dt.timedelta(minutes=local.minute)).astimezone(zone)
+    """The local wall-clock hour `start` falls in. An hour the clocks repeat whole (a DST
+    change of an hour) is two steps, told apart by the fold; a half hour repeated (Lord
+    Howe) belongs to its hour, which then lasts 90 minutes."""
+    local = start.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    return local.astimezone(dt.UTC).astimezone(zone)
 
 
 # --- Orders ----------------------------------------------------------------------------------
@@ -369,8 +375,10 @@ def _orders(
 
 
 def _products(
-    project_ids: list[int], period: Period
+    project_ids: list[int], period: Period, currencies: list[str]
 ) -> tuple[list[ProductFigures], list[ProductFigures]]:
+    """Up to TOP_PRODUCTS products per currency by revenue and by quantity, currencies in
+    the report's order (amounts of two currencies are never ranked against each other)."""
     start, end = period.start, period.end
     # Whole UTC days inside the period come from the tallies; the rest from the orders.
     first_full = (start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)).date()
@@ -406,9 +414,19 @@ def _products(
             acc[0] += count
             acc[1] += revenue
     figures = [ProductFigures(c, n, q, r) for (c, n), (q, r) in sums.items() if q or r]
-    by_revenue = sorted(figures, key=lambda p: (-p.revenue, -p.quantity, p.currency, p.name))
-    by_quantity = sorted(figures, key=lambda p: (-p.quantity, -p.revenue, p.currency, p.name))
-    return by_revenue[:TOP_PRODUCTS], by_quantity[:TOP_PRODUCTS]
+    rank = {c: n for n, c in enumerate(currencies)}
+
+    def first(key: Any) -> list[ProductFigures]:
+        taken: dict[str, int] = defaultdict(int)
+        chosen = []
+        for p in sorted(figures, key=lambda p: (rank.get(p.currency, len(rank)), p.currency,
+                                                 *key(p), p.name)):  # fmt: skip
+            if taken[p.currency] < TOP_PRODUCTS:
+                taken[p.currency] += 1
+                chosen.append(p)
+        return chosen
+
+    return first(lambda p: (-p.revenue, -p.quantity)), first(lambda p: (-p.quantity, -p.revenue))
 
 
 def _utc_midnight(day: dt.date) -> dt.datetime:

@@ -161,3 +161,24 @@ def naive(project_ids: list[int], period: Period, group: str) -> Naive:
     result.statuses = {k: (v[0], v[1]) for k, v in statuses.items()}
     result.products = {k: (v[0], v[1]) for k, v in products.items()}
     return result
+
+
+def naive_top(naive: Naive, by: str, per_currency: int = 10) -> list[tuple[Any, Any]]:
+    """The top products as report() lists them: up to `per_currency` in each currency,
+    currencies with the most orders (cancelled included) first, then by code."""
+    rank = sorted(naive.money, key=lambda c: (-(naive.money[c].orders +
+                                                naive.money[c].cancelled_orders), c))  # fmt: skip
+    products = [kv for kv in naive.products.items() if kv[1] != (0, 0)]
+    if by == "revenue":
+        products.sort(key=lambda kv: (rank.index(kv[0][0]), kv[0][0], -kv[1][1], -kv[1][0],
+                                      kv[0][1]))  # fmt: skip
+    else:
+        products.sort(key=lambda kv: (rank.index(kv[0][0]), kv[0][0], -kv[1][0], -kv[1][1],
+                                      kv[0][1]))  # fmt: skip
+    taken: dict[str, int] = defaultdict(int)
+    top = []
+    for (currency, name), sums in products:
+        if taken[currency] < per_currency:
+            taken[currency] += 1
+            top.append(((currency, name), sums))
+    return top

@@ -24,7 +24,7 @@ from orderreport.orders.services import change_status, delete_order, update_orde
 from orderreport.projects.models import Event
 from orderreport.reports.figures import GROUPS, Period, report
 from tests.conftest import Shop, make_shop
-from tests.reports.helpers import add_order, add_record, naive
+from tests.reports.helpers import add_order, add_record, naive, naive_top
 
 pytestmark = pytest.mark.django_db
 
@@ -132,15 +132,11 @@ def _check(project_ids: list[int], period: Period, group: Any) -> None:
         }, point.start
         assert point.leads == want_leads, point.start
     assert {(s.status, s.currency): (s.orders, s.total) for s in got.statuses} == want.statuses
-    top_revenue = sorted(want.products.items(), key=lambda kv: (-kv[1][1], -kv[1][0], *kv[0]))
-    top_revenue = [kv for kv in top_revenue if kv[1] != (0, 0)]
     assert [((p.currency, p.name), (p.quantity, p.revenue)) for p in got.top_by_revenue] == (
-        top_revenue[:10]
+        naive_top(want, "revenue")
     )
-    top_quantity = sorted(want.products.items(), key=lambda kv: (-kv[1][0], -kv[1][1], *kv[0]))
-    top_quantity = [kv for kv in top_quantity if kv[1] != (0, 0)]
     assert [((p.currency, p.name), (p.quantity, p.revenue)) for p in got.top_by_quantity] == (
-        top_quantity[:10]
+        naive_top(want, "quantity")
     )
     assert {e.event_id: e.by_day for e in got.events if any(e.by_day)} == want.leads
     assert {e.event_id: e.previous for e in got.events if e.previous} == want.previous_leads
@@ -224,3 +220,15 @@ def test_days_of_zones_off_by_quarter_hours_split_where_their_midnight_is(
     assert hours.money[0].orders == 2 and hours.series[0].of("RUB").orders == 2
     assert hours.top_by_revenue[0].quantity == 2
     _check([mine.project.pk], Period(dt.date(2026, 7, 1), dt.date(2026, 7, 2), tz), "hour")
+
+
+def test_a_half_hour_repeated_by_lord_howe_belongs_to_its_hour(shops: tuple[Shop, Shop]) -> None:
+    mine, _other = shops
+    tz = ZoneInfo("Australia/Lord_Howe")
+    # 2026-04-05 02:00 (+11) the clocks go back to 01:30 (+10:30), at 15:00 UTC.
+    add_order(mine.project, dt.datetime(2026, 4, 4, 14, 40, tzinfo=dt.UTC), 100)  # 01:40 +11
+    add_order(mine.project, dt.datetime(2026, 4, 4, 15, 10, tzinfo=dt.UTC), 200)  # 01:40 +10:30
+    got = report([mine.project.pk], Period(dt.date(2026, 4, 5), dt.date(2026, 4, 5), tz), "hour")
+    assert [p.start.hour for p in got.series] == list(range(24))
+    assert got.series[1].of("RUB").revenue == 300
+    _check([mine.project.pk], Period(dt.date(2026, 4, 5), dt.date(2026, 4, 5), tz), "hour")
