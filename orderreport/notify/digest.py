@@ -119,8 +119,7 @@ def figures(project: Project, day: dt.date) -> Digest:
     seen = figures.currencies
     gone = sorted(c for c, m in figures.previous.items() if c not in seen and m.orders)
     by_currency = {m.currency: m for m in figures.money}
-    # The report keeps the ten best sellers of all currencies together; a currency whose
-    # best seller is not among them (a small second currency) shows no top product.
+    # The report ranks products within each currency: every currency has its best seller.
     currencies = [
         CurrencyFigures(
             day=by_currency.get(currency) or Money(currency),
