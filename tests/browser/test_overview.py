@@ -66,8 +66,10 @@ def open_overview(page: Page, live_server: LiveServer, shop: Shop, query: str) -
     page.add_init_script(WATCH_CSP)
     log_in(page, live_server, shop.user)
     response = page.goto(f"{live_server.url}/projects/{shop.project.pk}/{query}")
+    assert response is not None
+    assert response.status == 200, (response.status, response.url, response.text()[:2000])
     # The policy the page must live with (no inline script or style) is really in force.
-    assert response and "script-src 'self';" in response.headers["content-security-policy"]
+    assert "script-src 'self';" in response.headers.get("content-security-policy", "")
     expect(page.locator("canvas[data-chart]").first).to_be_visible()
     page.wait_for_function("() => Chart.instances && Object.keys(Chart.instances).length > 0")
 
