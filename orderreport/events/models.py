@@ -19,11 +19,23 @@ class EventRecord(models.Model):
     # The random tag of the request that stored it: a retry after a lost connection finds
     # its own record by (project, received_at, tag) (ingest/writer.py).
     ingest_tag = models.BigIntegerField(null=True, blank=True, editable=False)
+    # Caught by the form endpoints' spam rules (ingest/spam.py): kept and shown under the
+    # "Spam" filter, but not counted in reports nor notified until marked "not spam".
+    spam = models.BooleanField(_("spam"), default=False, db_default=False)
+    spam_reason = models.CharField(
+        _("why it looks like spam"), max_length=32, blank=True, default="", db_default=""
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["project", "-received_at", "-id"], name="record_project_recent"),
             models.Index(fields=["event", "-received_at", "-id"], name="record_event_recent"),
+            # The "Spam" filter: a partial index, as small as the spam itself.
+            models.Index(
+                fields=["project", "-received_at", "-id"],
+                name="record_project_spam",
+                condition=models.Q(spam=True),
+            ),
         ]
 
     def __str__(self) -> str:

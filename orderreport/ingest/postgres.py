@@ -84,6 +84,8 @@ _TYPES = {
     "received_at": "timestamptz",
     "ingest_tag": "bigint",
     "event_id": "bigint",
+    "spam": "boolean",
+    "spam_reason": "text",
 }
 # What an item carries besides its row: its place in the batch, and what the rules check.
 _ORDER_EXTRA = (("s", "int"), ("account_id", "bigint"), ("period_start", "date"),
@@ -245,7 +247,9 @@ def events_sql(param: str, retry_param: str) -> str:
     return (
         f"WITH b AS (SELECT * FROM json_to_recordset({param}) "
         f"AS b({_recordset(_EVENT_EXTRA, EVENT_COLUMNS)})), "
-        "checked AS (SELECT b.*, kk.ok IS NOT NULL AS key_ok, ev.active, own.id AS own_id "
+        # A form post has no API key (key_id NULL): the event, checked below, admits it.
+        "checked AS (SELECT b.*, (b.key_id IS NULL OR kk.ok IS NOT NULL) AS key_ok, ev.active, "
+        "own.id AS own_id "
         f"FROM b LEFT JOIN LATERAL (SELECT 1 AS ok FROM {key} k WHERE k.id = b.key_id "
         "AND k.project_id = b.project_id AND k.is_active OFFSET 0) kk ON true "
         f"LEFT JOIN LATERAL (SELECT e.is_active AS active FROM {event} e "
@@ -257,15 +261,16 @@ def events_sql(param: str, retry_param: str) -> str:
         "AND r.ingest_tag = b.ingest_tag OFFSET 0) own ON true), "
         f"stored AS (INSERT INTO {record} ({columns}) SELECT {columns} FROM checked "
         "WHERE own_id IS NULL AND key_ok AND active ORDER BY s "
-        "RETURNING id, project_id, event_id, received_at, ingest_tag), "
+        "RETURNING id, project_id, event_id, received_at, ingest_tag, spam), "
+        # Spam is kept, flagged, but neither counted nor notified.
         f"tallied AS (INSERT INTO {event_tally} (project_id, event_id, slot, records) "
         f"SELECT project_id, event_id, {QUARTER_HOUR.format(at='received_at')}, count(*) "
-        "FROM stored GROUP BY 1, 2, 3), "
+        "FROM stored WHERE NOT spam GROUP BY 1, 2, 3), "
         f"queued AS (INSERT INTO {delivery} "
         f"({DELIVERY_COLUMNS.format(target='event_record_id')}) "
         "SELECT c.id, 'event', s.id, 'pending', 0, s.received_at, '', '', s.received_at "
         f"FROM stored s JOIN {channel_events} ce ON ce.event_id = s.event_id "
-        f"JOIN {channel} c ON c.id = ce.channel_id WHERE c.is_active) "
+        f"JOIN {channel} c ON c.id = ce.channel_id WHERE c.is_active AND NOT s.spam) "
         "SELECT ch.s, COALESCE(ch.own_id, st.id), ch.key_ok, ch.active FROM checked ch "
         "LEFT JOIN stored st ON st.ingest_tag = ch.ingest_tag"
     )

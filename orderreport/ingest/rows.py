@@ -45,6 +45,10 @@ class EventRow(NamedTuple):
     user_agent: str
     received_at: dt.datetime
     ingest_tag: int
+    # A form post the spam rules caught (ingest/spam.py): stored, flagged, neither counted in
+    # reports nor notified until a member marks it "not spam".
+    spam: bool = False
+    spam_reason: str = ""
 
 
 # Stands in for "no limit" in SQL comparisons; no account records 2^62 orders a month.
@@ -85,7 +89,8 @@ class OrderItem:
 class EventItem:
     """An event record on its way to the database."""
 
-    key_id: int
+    # None: a form post (/f/<event_key>, /hooks/forms/<token>), admitted by the event alone.
+    key_id: int | None
     row: EventRow
 
 

@@ -175,7 +175,9 @@ class _Batch:
     def one(self, name: str, params: Sequence[Any]) -> Any:
         return self.cur.execute(self.sql[name], params).fetchone()
 
-    def key_ok(self, key_id: int, project_id: int) -> bool:
+    def key_ok(self, key_id: int | None, project_id: int) -> bool:
+        if key_id is None:  # a form post: the event admits it
+            return True
         ok = self.keys.get((key_id, project_id))
         if ok is None:
             ok = self.keys[key_id, project_id] = (
@@ -237,6 +239,8 @@ class _Batch:
         if not event[0]:
             return Result(Outcome.EVENT_INACTIVE)
         (record_id,) = self.one("insert_record", _values(row, EVENT_COLUMNS))
+        if row.spam:  # kept, flagged, neither counted nor notified
+            return Result(Outcome.CREATED, record_id)
         key = (row.project_id, row.event_id, tally.slot_of(row.received_at))
         self.record_tallies[key] = self.record_tallies.get(key, 0) + 1
         at = _db_time(row.received_at)

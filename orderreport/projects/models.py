@@ -40,6 +40,10 @@ def generate_event_key() -> str:
     return "".join(secrets.choice(_EVENT_KEY_ALPHABET) for _ in range(12))
 
 
+def generate_form_token() -> str:
+    return "fh_" + secrets.token_urlsafe(24)
+
+
 class Project(models.Model):
     account = models.ForeignKey(Account, models.CASCADE, related_name="projects")
     name = models.CharField(_("name"), max_length=200)
@@ -121,7 +125,10 @@ class Event(models.Model):
 
     project = models.ForeignKey(Project, models.CASCADE, related_name="events")
     name = models.CharField(_("name"), max_length=200)
-    key = models.CharField(max_length=64, default=generate_event_key)
+    # Unique across projects: a form posts to /f/<key> with no API key.
+    key = models.CharField(max_length=64, default=generate_event_key, unique=True)
+    # The secret of /hooks/forms/<token> (site builders' server-to-server posts); rotatable.
+    form_token = models.CharField(max_length=64, default=generate_form_token, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
     created = models.DateTimeField(auto_now_add=True)
 

@@ -101,8 +101,11 @@ def order_item(
     )
 
 
-def event_item(shop: Any, event_id: int | None = None, **fields: Any) -> EventItem:
-    """A record of the shop's event (or `event_id`)."""
+def event_item(
+    shop: Any, event_id: int | None = None, *, form: bool = False, **fields: Any
+) -> EventItem:
+    """A record of the shop's event (or `event_id`); `form`: posted to a form endpoint, with
+    no API key."""
     values: dict[str, Any] = {
         "project_id": shop.project.pk,
         "event_id": shop.event.pk if event_id is None else event_id,
@@ -114,7 +117,7 @@ def event_item(shop: Any, event_id: int | None = None, **fields: Any) -> EventIt
         "ingest_tag": new_tag(),
     }
     values.update(fields)
-    return EventItem(key_id=shop.key.pk, row=EventRow(**values))
+    return EventItem(key_id=None if form else shop.key.pk, row=EventRow(**values))
 
 
 # --- The recording rules (tests/ingest/test_rules*.py) ----------------------------------------

@@ -196,6 +196,34 @@ def test_a_refused_event_record_queues_nothing(shop: Shop) -> None:
     assert not Delivery.objects.exists()
 
 
+def test_a_form_post_needs_no_api_key_but_a_live_event(shop: Shop) -> None:
+    off = Event.objects.create(project=shop.project, name="Off", is_active=False)
+    ApiKey.objects.filter(pk=shop.key.pk).update(is_active=False)  # no key is involved
+    results = record_in_transaction([event_item(shop, form=True),
+                                     event_item(shop, off.pk, form=True)])  # fmt: skip
+    assert outcomes(results) == [CREATED, EVENT_INACTIVE]
+    gone = event_item(shop, form=True)
+    shop.project.delete()
+    assert outcomes(record_in_transaction([gone])) == [EVENT_GONE]
+
+
+def test_spam_is_stored_flagged_but_neither_notified_nor_counted(shop: Shop) -> None:
+    from orderreport.events.models import EventTally
+
+    webhook_channel(shop, "https://example.com/hook").events.add(shop.event)
+    spam = event_item(shop, form=True, spam=True, spam_reason="honeypot", received_at=WHEN)
+    ham = event_item(shop, form=True, received_at=WHEN)
+    results = record_in_transaction([spam, ham])
+    assert outcomes(results) == [CREATED, CREATED]
+    stored = EventRecord.objects.get(pk=results[0].record_id)
+    assert (stored.spam, stored.spam_reason) == (True, "honeypot")
+    assert not EventRecord.objects.get(pk=results[1].record_id).spam
+    assert list(Delivery.objects.values_list("event_record_id", flat=True)) == [
+        results[1].record_id
+    ]
+    assert sum(EventTally.objects.values_list("records", flat=True)) == 1
+
+
 # --- Limit warnings ---------------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from orderreport.accounts.services import orders_used
 from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
@@ -50,12 +52,23 @@ def test_it_treats_another_projects_event_key_as_invalid(
 
 
 def test_it_stores_events_under_the_keys_project(api: Api, shop: Shop, other_shop: Shop) -> None:
-    other_shop.event.key = shop.event.key  # event keys are unique per project only
-    other_shop.event.save()
     response = api.event({"event": shop.event.key, "data": []}, shop.key.key)
     assert response.status_code == 201
     record = EventRecord.objects.get()
     assert (record.project, record.event) == (shop.project, shop.event)
+    # Another tenant's event key (unique across projects: forms post to /f/<key>) is not an
+    # event of this key's project.
+    refused = api.event({"event": other_shop.event.key, "data": []}, shop.key.key)
+    assert (refused.status_code, refused.json()["code"]) == (401, "invalid_event_key")
+    assert EventRecord.objects.count() == 1
+
+
+def test_event_keys_are_unique_across_projects(shop: Shop, other_shop: Shop) -> None:
+    from django.db import IntegrityError, transaction
+
+    other_shop.event.key = shop.event.key
+    with pytest.raises(IntegrityError), transaction.atomic():
+        other_shop.event.save()
 
 
 def test_it_does_not_charge_another_account(api: Api, shop: Shop, other_shop: Shop) -> None:
