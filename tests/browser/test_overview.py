@@ -69,7 +69,9 @@ def open_overview(page: Page, live_server: LiveServer, shop: Shop, query: str) -
     assert response is not None
     assert response.status == 200, (response.status, response.url, response.text()[:2000])
     # The policy the page must live with (no inline script or style) is really in force.
-    assert "script-src 'self';" in response.headers.get("content-security-policy", "")
+    policy = response.headers.get("content-security-policy", "")
+    directives = {part.strip() for part in policy.split(";")}
+    assert {"script-src 'self'", "style-src 'self'"} <= directives, policy
     expect(page.locator("canvas[data-chart]").first).to_be_visible()
     page.wait_for_function("() => Chart.instances && Object.keys(Chart.instances).length > 0")
 
