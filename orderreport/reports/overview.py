@@ -65,8 +65,7 @@ class Overview:
     series: Table
     chart: dict[str, Any]
     statuses: Table
-    top_by_revenue: Table
-    top_by_quantity: Table
+    top_products: list[tuple[Table, Table]]  # by revenue and by quantity, per currency
     events: Table | None
     hourly: bool
     has_leads: bool
@@ -237,15 +236,27 @@ def build(report: Report, locale: str, project_names: dict[int, str] | None = No
         ],
     )
 
-    def products(caption: str, items: list[Any]) -> Table:
+    def products(caption: str, currency: str, items: list[Any]) -> Table:
         return Table(
-            caption=caption,
+            caption=f"{caption}, {currency}",
             headers=[_("Product"), _("Revenue"), _("Quantity")],
             rows=[
                 Row(p.name or DASH, [f.money(p.revenue, p.currency), f.number(p.quantity)])
                 for p in items
+                if p.currency == currency
             ],
         )
+
+    # Each currency's products are ranked among themselves: a pair of tables per currency.
+    sold = list(dict.fromkeys(p.currency for p in report.top_by_revenue + report.top_by_quantity))
+    sold.sort(key=lambda c: currencies.index(c) if c in currencies else len(currencies))
+    top_products = [
+        (
+            products(_("Top products by revenue"), c, report.top_by_revenue),
+            products(_("Top products by quantity"), c, report.top_by_quantity),
+        )
+        for c in sold
+    ]
 
     events = None
     if report.events:
@@ -280,8 +291,7 @@ def build(report: Report, locale: str, project_names: dict[int, str] | None = No
         series=series,
         chart=chart,
         statuses=statuses,
-        top_by_revenue=products(_("Top products by revenue"), report.top_by_revenue),
-        top_by_quantity=products(_("Top products by quantity"), report.top_by_quantity),
+        top_products=top_products,
         events=events,
         hourly=report.group == "hour",
         has_leads=report.leads > 0,

@@ -160,10 +160,10 @@ def test_it_shows_top_products_statuses_and_leads_per_event(client: Client, shop
     add_record(second, at(3))  # the week before
     words = text(page(client, shop.user, url(shop, WEEK)))
     assert (
-        "Top products by revenue Product Revenue Quantity Pan RUB 900.00 1 Mug RUB 400.00 4"
+        "Top products by revenue, RUB Product Revenue Quantity Pan RUB 900.00 1 Mug RUB 400.00 4"
         in words
     )
-    assert "Top products by quantity Product Revenue Quantity Mug RUB 400.00 4 Pan" in words
+    assert "Top products by quantity, RUB Product Revenue Quantity Mug RUB 400.00 4 Pan" in words
     assert "New RUB 2 RUB 1,200.00 Paid RUB 1 RUB 100.00" in words
     assert "Leads 3 +200% before: 1" in words
     assert "Leads per order 1" in words
@@ -330,7 +330,7 @@ def test_it_speaks_russian(client: Client, shop: Shop) -> None:
     assert "1 заказ на 50,00 ₽" in words
     assert "9—15 мар. 2026 г." in words  # noqa: RUF001
     assert "пн, 9 мар." in words
-    assert "Лучшие товары по выручке" in words
+    assert "Лучшие товары по выручке, RUB" in words
     assert "7 дней в часовом поясе UTC" in words
     assert 'aria-current="page">Обзор</a>' in html
     bad = text(page(client, shop.user, url(shop, "?start=2026-03-15&end=2026-03-09"), 400))
@@ -384,3 +384,15 @@ def test_it_sends_overview_to_the_current_accounts_overview(client: Client, team
     outsider_account = Membership.objects.get(user=team.outsider).account_id
     client.force_login(team.outsider)
     assert client.get("/overview/")["Location"] == f"/a/{outsider_account}/overview/"
+
+
+def test_it_ranks_products_within_each_currency(client: Client, shop: Shop) -> None:
+    add_order(shop.project, at(10), 90000, "RUB", [product("Pan", 90000)])
+    add_order(shop.project, at(10), 100000, "RUB", [product("Kettle", 100000)])
+    add_order(shop.project, at(11), 3000, "USD", [product("Pan", 1000, 3)])
+    words = text(page(client, shop.user, url(shop, WEEK)))
+    assert (
+        "Top products by revenue, RUB Product Revenue Quantity Kettle RUB 1,000.00 1 "
+        "Pan RUB 900.00 1 Top products by quantity, RUB"
+    ) in words
+    assert "Top products by revenue, USD Product Revenue Quantity Pan $30.00 3 Top" in words
