@@ -160,6 +160,11 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # --- Tracking API ---------------------------------------------------------------------------
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+# Forms without code (/f/<event_key>): more posts a minute than this from one client address
+# are recorded as spam (reason "rate"), not refused; the 429 cap is the API's own limits.
+FORM_RATE_PER_MINUTE = env_int("FORM_RATE_PER_MINUTE", 10, minimum=1)
+# A form post (or builder webhook post) with more links than this is recorded as spam.
+FORM_SPAM_MAX_LINKS = env_int("FORM_SPAM_MAX_LINKS", 3, minimum=0)
 
 # The batch writer (ingest/writer.py): how long a database that is stuck (a lock held by a
 # migration, a hung server) may cost one order or event request before it gets a 503, and

@@ -7,8 +7,8 @@ from django.urls import include, path, re_path
 from django.views import defaults
 
 from orderreport import views
+from orderreport.ingest import forms, reports_api
 from orderreport.ingest import read as read_api
-from orderreport.ingest import reports_api
 from orderreport.ingest import views as tracking
 from orderreport.ingest.http import error_response
 
@@ -21,6 +21,10 @@ urlpatterns = [
     re_path(r"^api/external/events/?$", read_api.read_events, name="read-events"),
     re_path(r"^api/external/reports/?$", reports_api.read_reports, name="read-reports"),
     re_path(r"^api/", views.api_not_found),
+    # Forms without code (ingest/forms.py); production serves them as the tracking endpoints.
+    re_path(r"^f/(?P<key>[^/]+)/?$", forms.form_view, name="form-post"),
+    re_path(r"^hooks/forms/(?P<token>[^/]+)/?$", forms.hook_view, name="form-hook"),
+    path("forms/thanks/", forms.thanks, name="form-thanks"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("orderreport.reports.urls")),

@@ -1,6 +1,6 @@
 """WSGI entry point (`orderreport serve` runs it under granian).
 
-The two tracking endpoints go to their own plain WSGI application (ingest/wsgi.py): the hot
+The tracking and form endpoints go to their own plain WSGI application (ingest/wsgi.py): the hot
 path, without Django's request machinery. The rest of the public API (and the benchmark's
 baseline) gets its own Django handler with a short middleware chain: API requests carry no
 session, user, CSRF token or flash message. Everything else goes through the full chain of
@@ -42,7 +42,7 @@ from orderreport.ingest import wsgi as tracking  # noqa: E402
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     path = environ.get("PATH_INFO", "")
-    if path in tracking.ROUTES:
+    if tracking.endpoint(path) is not None:
         return tracking.application(environ, start_response)
     if path.startswith("/api/") or path == "/bench/baseline":
         return api(environ, start_response)

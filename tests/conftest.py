@@ -69,6 +69,7 @@ def _generous_rate_limits(settings: Any) -> Iterator[None]:
     settings.RATE_LIMIT_IP_BURST = 1_000_000
     settings.RATE_LIMIT_KEY_PER_SECOND = 1_000_000
     settings.RATE_LIMIT_KEY_BURST = 1_000_000
+    settings.FORM_RATE_PER_MINUTE = 1_000_000
     yield
     if not settings.REDIS_URL:
         cache.clear()  # local memory only: a shared Redis is never flushed by tests
@@ -117,13 +118,13 @@ def other_shop(db: None) -> Shop:
 
 
 class ProductionApiHandler(ClientHandler):
-    """Django's test handler, except that the two tracking endpoints go through the plain WSGI
-    application that serves them in production (orderreport/ingest/wsgi.py)."""
+    """Django's test handler, except that the tracking and form endpoints go through the plain
+    WSGI application that serves them in production (orderreport/ingest/wsgi.py)."""
 
     def __call__(self, environ: dict[str, Any]) -> HttpResponse:
         from orderreport.ingest import wsgi as tracking_wsgi
 
-        if environ["PATH_INFO"] not in tracking_wsgi.ROUTES:
+        if tracking_wsgi.endpoint(environ["PATH_INFO"]) is None:
             return super().__call__(environ)
         seen: dict[str, Any] = {}
 
@@ -240,7 +241,7 @@ class ProductionEntryPoint:
         for observe in self.observers:
             observe(environ)
 
-        if environ.get("PATH_INFO") in tracking_wsgi.ROUTES:
+        if tracking_wsgi.endpoint(environ.get("PATH_INFO", "")) is not None:
             return tracking_wsgi.application(environ, start_response)
         return self.django(environ, start_response)
 

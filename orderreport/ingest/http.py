@@ -320,17 +320,42 @@ def admit_request(environ: Mapping[str, Any]) -> Admitted | Answer:
     if info.kind == SERVER and _from_browser(environ):
         return server_key_in_browser()
     if origin or info.kind != SERVER:
-        if not origin.isascii():
-            # WSGI hands headers over as Latin-1; a server-side client may set a UTF-8
-            # `Origin: https://пример.рф` (browsers send punycode).
-            with contextlib.suppress(UnicodeError):
-                origin = origin.encode("latin-1").decode("utf-8")
-        host = _origin_host(origin)
-        if host is None:
-            return error(403, "Invalid Origin header", "invalid_origin")
-        if not host_matches(host, info.domains):
-            return error(403, "Domain not allowed", "domain_not_allowed")
+        origin = header_text(origin)
+        refused = check_origin(origin, info.domains)
+        if refused is not None:
+            return refused
     return Admitted(info, origin, ip)
+
+
+def header_text(value: str) -> str:
+    """A header's value as the client meant it: WSGI hands headers over as Latin-1, and a
+    server-side client may set a UTF-8 `Origin: https://пример.рф` (browsers send punycode)."""
+    if not value.isascii():
+        with contextlib.suppress(UnicodeError):
+            value = value.encode("latin-1").decode("utf-8")
+    return value
+
+
+def check_origin(origin: str, domains: tuple[str, ...]) -> Answer | None:
+    """Checks 4-5 of the contract: None if the Origin's host is one of these domains."""
+    host = _origin_host(origin)
+    if host is None:
+        return error(403, "Invalid Origin header", "invalid_origin")
+    if not host_matches(host, domains):
+        return error(403, "Domain not allowed", "domain_not_allowed")
+    return None
+
+
+def request_meta(environ: Mapping[str, Any], origin: str, ip: str | None) -> RequestMeta:
+    """What is stored with an accepted record besides its payload."""
+    return RequestMeta(
+        origin=origin,
+        client_ip=ip,
+        # PostgreSQL text holds no NUL, which only a broken client sends.
+        user_agent=environ.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
+        # What timezone.now() returns with USE_TZ, without its settings lookup per order.
+        received_at=dt.datetime.now(dt.UTC),
+    )
 
 
 def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -> Answer:
@@ -353,12 +378,4 @@ def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -
     payload = _parse_json(body)
     if not isinstance(payload, dict):
         return error(422, "Invalid data payload", "invalid_payload")
-    meta = RequestMeta(
-        origin=admitted.origin,
-        client_ip=admitted.ip,
-        # PostgreSQL text holds no NUL, which only a broken client sends.
-        user_agent=environ.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
-        # What timezone.now() returns with USE_TZ, without its settings lookup per order.
-        received_at=dt.datetime.now(dt.UTC),
-    )
-    return view(admitted.info, payload, meta)
+    return view(admitted.info, payload, request_meta(environ, admitted.origin, admitted.ip))

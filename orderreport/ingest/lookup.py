@@ -11,6 +11,10 @@ value (key_ident). A server key (`sk_…`) is stored as exactly that hash, so it
 named (and deleted) from the database row although the value itself is never stored; a
 browser key's entry is named from its stored value. A browser key's request therefore costs
 what it always did: one cache read, and nothing else when the key is cached.
+
+The form endpoints have no API key: `/f/<event_key>` and `/hooks/forms/<token>` look up the
+event itself (FormInfo) in the same cache, by its key or its form token, unknown ones cached
+too, and deleted on the same changes (invalidate_projects, and the event's own signals).
 """
 
 from __future__ import annotations
@@ -137,6 +141,64 @@ def invalidate_keys(stored_keys: Iterable[tuple[str, str]]) -> None:
 
 
 def invalidate_projects(project_ids: Iterable[int]) -> None:
-    invalidate_keys(
-        ApiKey.objects.filter(project_id__in=list(project_ids)).values_list("key", "kind")
+    ids = list(project_ids)
+    invalidate_keys(ApiKey.objects.filter(project_id__in=ids).values_list("key", "kind"))
+    events = list(Event.objects.filter(project_id__in=ids).values_list("key", "form_token"))
+    invalidate_forms([k for k, _t in events], [t for _k, t in events])
+
+
+@dataclass(frozen=True, slots=True)
+class FormInfo:
+    """What a form post needs of its event: where it records, and which origins may post."""
+
+    event_id: int
+    project_id: int
+    active: bool
+    domains: tuple[str, ...]
+
+
+_FORM_PREFIX = {"key": "formkey:v1:", "form_token": "formtoken:v1:"}
+
+
+def form_cache_key(by: str, value: str) -> str:
+    return _FORM_PREFIX[by] + key_ident(value)
+
+
+def load_form_info(by: str, value: str) -> FormInfo | None:
+    """Read the FormInfo of the event whose `by` ("key" or "form_token") is `value`."""
+    row = Event.objects.filter(**{by: value}).values_list("id", "project_id", "is_active").first()
+    if row is None:
+        return None
+    event_id, project_id, active = row
+    domains = tuple(
+        Domain.objects.filter(project_id=project_id, is_active=True).values_list("host", flat=True)
     )
+    return FormInfo(event_id=event_id, project_id=project_id, active=active, domains=domains)
+
+
+def get_form_info(by: str, value: str) -> FormInfo | None:
+    """FormInfo for an event key (`by="key"`) or form token (`by="form_token"`), cached."""
+    if not value or len(value) > MAX_KEY_LENGTH or "\x00" in value:
+        return None
+    ckey = form_cache_key(by, value)
+    try:
+        cached = cache.get(ckey)
+    except Exception as exc:
+        cache_outage.failed("form lookup; falling back to the database", exc)
+        return load_form_info(by, value)
+    if cached is not None:
+        return cached or None
+    info = load_form_info(by, value)
+    try:
+        cache.set(ckey, info or _MISSING, TTL_SECONDS)
+    except Exception as exc:
+        cache_outage.failed("form cache write", exc)
+    return info
+
+
+def invalidate_forms(keys: Iterable[str] = (), tokens: Iterable[str] = ()) -> None:
+    """Delete the form entries of these event keys and form tokens."""
+    names = [form_cache_key("key", k) for k in keys]
+    names += [form_cache_key("form_token", t) for t in tokens]
+    if names:
+        cache.delete_many(names)

@@ -5,19 +5,23 @@ memory, and use the `limits` library's sliding-window counter. A "rate R per sec
 bursts of B" becomes B requests per ceil(B/R)-second window. On the tracking API's hot path
 admission.py counts both limits in the same Redis round trip as the key lookup, on the keys
 this module names; check() is the path without Redis and after a cache miss.
+
+The form endpoints (ingest/forms.py) count against the same two limits, with the event in the
+key's place (check_form); a third counter per client address, FORM_RATE_PER_MINUTE, is not a
+limit but a spam rule: a post over it is recorded and flagged (over_form_rate).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from limits import RateLimitItem, RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
@@ -47,6 +51,11 @@ def _items() -> tuple[RateLimitItem, RateLimitItem]:
     )
 
 
+@cache
+def _form_item() -> RateLimitItem:
+    return RateLimitItemPerMinute(settings.FORM_RATE_PER_MINUTE, 1)
+
+
 # Caches elsewhere built on the limiter (admission.py), forgotten with it.
 _reset_hooks: list[Callable[[], None]] = []
 
@@ -55,6 +64,7 @@ def reset_caches() -> None:
     """Forget the limiter and limits (tests change settings between cases)."""
     _limiter.cache_clear()
     _items.cache_clear()
+    _form_item.cache_clear()
     for hook in _reset_hooks:
         hook()
 
@@ -70,16 +80,45 @@ def check(key_ident: str, client_ip: str) -> int:
 
     `key_ident` names the API key (see lookup.key_ident), `client_ip` the caller.
     """
+    return _check(identities(key_ident, client_ip))
+
+
+def check_form(event_id: int, client_ip: str | None) -> int:
+    """check() for a form post: the event stands in for the API key.
+
+    `client_ip` None counts the event only: a site builder's servers post the forms of
+    thousands of sites from a few addresses.
+    """
+    per_key, per_ip = _items()
+    counters = [(per_key, f"e{event_id}")]
+    if client_ip is not None:
+        counters.append((per_ip, f"a{client_ip}"))
+    return _check(counters)
+
+
+def _check(counters: Sequence[tuple[RateLimitItem, str]]) -> int:
     if not settings.RATE_LIMITS_ENABLED:
         return 0
     limiter = _limiter()
     try:
-        for item, ident in identities(key_ident, client_ip):
+        for item, ident in counters:
             if not limiter.hit(item, ident):
                 return retry_after(item, ident)
     except Exception as exc:  # an unreachable Redis must not turn every order away
         cache_outage.failed("rate limit check; letting the request through", exc)
     return 0
+
+
+def over_form_rate(client_ip: str) -> bool:
+    """Count one form post from this address; True if it is over FORM_RATE_PER_MINUTE.
+
+    A spam rule, not a limit (ingest/spam.py): the post is still recorded, flagged.
+    """
+    try:
+        return not _limiter().hit(_form_item(), f"f{client_ip}")
+    except Exception as exc:  # Redis down: no post is called spam for it
+        cache_outage.failed("form rate check; not flagging the post", exc)
+        return False
 
 
 def retry_after(item: RateLimitItem, ident: str) -> int:
@@ -109,7 +148,8 @@ def redis_client() -> Any:
 
 
 def _on_setting_changed(setting: str, **kwargs: object) -> None:
-    if setting.startswith("RATE_LIMIT") or setting in ("REDIS_URL", "CACHE_KEY_PREFIX"):
+    names = ("REDIS_URL", "CACHE_KEY_PREFIX")
+    if setting.startswith(("RATE_LIMIT", "FORM_RATE")) or setting in names:
         reset_caches()
 
 

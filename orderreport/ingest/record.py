@@ -16,7 +16,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from orderreport.accounts.billing import billing_period
-from orderreport.ingest.lookup import KeyInfo
+from orderreport.ingest.lookup import FormInfo, KeyInfo
 from orderreport.ingest.meta import RequestMeta
 from orderreport.ingest.rows import EventItem, EventRow, Item, OrderItem, OrderRow, Result, new_tag
 from orderreport.ingest.schemas import EventPayload, OrderPayload
@@ -69,6 +69,34 @@ def event_item(info: KeyInfo, event_id: int, payload: EventPayload, meta: Reques
             ingest_tag=new_tag(),
         ),
     )
+
+
+def form_item(
+    info: FormInfo, data: Sequence[tuple[str, str]], meta: RequestMeta, spam_reason: str = ""
+) -> EventItem:
+    """An event record of a form post (no API key: the event admits it)."""
+    return EventItem(
+        key_id=None,
+        row=EventRow(
+            project_id=info.project_id,
+            event_id=info.event_id,
+            data=[{"name": name, "value": value} for name, value in data],
+            origin=meta.origin,
+            client_ip=meta.client_ip,
+            user_agent=meta.user_agent,
+            received_at=meta.received_at,
+            ingest_tag=new_tag(),
+            spam=bool(spam_reason),
+            spam_reason=spam_reason,
+        ),
+    )
+
+
+def record_form(
+    info: FormInfo, data: Sequence[tuple[str, str]], meta: RequestMeta, spam_reason: str = ""
+) -> Result:
+    """Record a form post as a record of its event; spam when `spam_reason` is given."""
+    return record(form_item(info, data, meta, spam_reason))
 
 
 def record_order(info: KeyInfo, payload: OrderPayload, meta: RequestMeta) -> Result:

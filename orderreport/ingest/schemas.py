@@ -54,11 +54,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
+# The `data` rules, also the form endpoints' (ingest/formdata.py).
+DATA_ITEMS_MAX = 100
+DATA_NAME_MAX = 255
+DATA_VALUE_MAX = 10_000
+
+
 class DataItem(_Strict):
-    name: StrictStr = Field(min_length=1, max_length=255, pattern=NO_NUL)
+    name: StrictStr = Field(min_length=1, max_length=DATA_NAME_MAX, pattern=NO_NUL)
     # The constraints sit before the BeforeValidator so they apply to the string itself.
     value: Annotated[
-        StrictStr, Field(max_length=10_000, pattern=NO_NUL), BeforeValidator(_data_value)
+        StrictStr, Field(max_length=DATA_VALUE_MAX, pattern=NO_NUL), BeforeValidator(_data_value)
     ]
 
 
@@ -123,7 +129,7 @@ def _email(value: str) -> str:
 Email = Annotated[StrictStr, Field(max_length=254), AfterValidator(_email)]
 Username = Annotated[StrictStr, Field(max_length=255, pattern=NO_NUL)]
 Products = Annotated[list[Product], Field(max_length=500)]
-DataItems = Annotated[list[DataItem], Field(max_length=100)]
+DataItems = Annotated[list[DataItem], Field(max_length=DATA_ITEMS_MAX)]
 
 
 def _order_id(value: Any) -> str:

@@ -14,7 +14,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from orderreport.accounts.models import Account
-from orderreport.ingest.lookup import invalidate_keys, invalidate_projects
+from orderreport.ingest.lookup import invalidate_forms, invalidate_keys, invalidate_projects
 from orderreport.projects.models import ApiKey, Domain, Event, Project
 
 
@@ -61,6 +61,22 @@ def _project_part_moved(instance: Domain | Event, **kwargs: Any) -> None:
 @receiver([post_save, post_delete], sender=Event)
 def _project_part_changed(instance: Domain | Event, **kwargs: Any) -> None:
     _twice(invalidate_projects, [instance.project_id])
+
+
+@receiver(pre_save, sender=Event)
+def _event_key_changed(instance: Event, **kwargs: Any) -> None:
+    # A rotated form token (or a changed key) must stop working on the very next post.
+    old_key = _changes(instance, "key", **kwargs)
+    old_token = _changes(instance, "form_token", **kwargs)
+    if old_key is not None or old_token is not None:
+        keys, tokens = [old_key] if old_key else [], [old_token] if old_token else []
+        _twice(invalidate_forms, keys, tokens)
+
+
+@receiver([post_save, post_delete], sender=Event)
+def _event_changed(instance: Event, **kwargs: Any) -> None:
+    # A deleted event is no longer among its project's events: its own entries go here.
+    _twice(invalidate_forms, [instance.key], [instance.form_token])
 
 
 @receiver(post_save, sender=Project)

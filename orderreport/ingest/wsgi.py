@@ -1,10 +1,11 @@
-"""The two tracking endpoints as a plain WSGI application: how production serves them.
+"""The public API's write endpoints as a plain WSGI application: how production serves them.
 
 orderreport/wsgi.py sends `/api/orders/track` and `/api/events/track` (with or without the
-trailing slash) here and everything else to Django. Measured on the benchmark's two cores,
-Django's handler, middleware chain, request signals and HttpRequest/HttpResponse objects
-cost about as much CPU per order as all of the contract's checks together; this module does
-what of that the API needs, and no more:
+trailing slash), `/api/orders/update`, and the form endpoints `/f/<event_key>` and
+`/hooks/forms/<token>` (ingest/forms.py) here (`endpoint()`), and everything else to Django.
+Measured on the benchmark's two cores, Django's handler, middleware chain, request signals
+and HttpRequest/HttpResponse objects cost about as much CPU per order as all of the
+contract's checks together; this module does what of that the API needs, and no more:
 
 - ALLOWED_HOSTS, as Django's CommonMiddleware checks it (the answer cached per Host);
 - `X-Content-Type-Options: nosniff`, as Django's SecurityMiddleware adds it;
@@ -28,6 +29,8 @@ from typing import Any
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from orderreport.ingest import forms
+from orderreport.ingest.forms import Endpoint
 from orderreport.ingest.http import (
     Answer,
     TrackingView,
@@ -67,16 +70,25 @@ def host_allowed(environ: Mapping[str, Any]) -> bool:
     return _host_allowed(host, tuple(settings.ALLOWED_HOSTS), settings.DEBUG)
 
 
-def _answer(view: TrackingView, environ: Mapping[str, Any]) -> Answer:
+def endpoint(path: str) -> Endpoint | None:
+    """The endpoint this application serves at `path`, else None (Django serves it)."""
+    view = ROUTES.get(path)
+    if view is not None:
+        return functools.partial(respond, view)
+    return forms.route(path)
+
+
+def _answer(serve: Endpoint, environ: Mapping[str, Any]) -> Answer:
     if not host_allowed(environ):
         return with_cors(error(400, "Bad request", "bad_request"), environ)
-    return respond(view, environ, functools.partial(read_wsgi_body, environ))
+    return serve(environ, functools.partial(read_wsgi_body, environ))
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    view = ROUTES[environ["PATH_INFO"]]
+    serve = endpoint(environ["PATH_INFO"])
+    assert serve is not None, "orderreport/wsgi.py routes only endpoint() paths here"
     try:
-        answer = _answer(view, environ)
+        answer = _answer(serve, environ)
     except Exception:  # respond() catches the view's errors; this is for everything else
         log.exception("unexpected error in %s", environ.get("PATH_INFO"))
         answer = with_cors(error(500, "Internal error", "internal_error"), environ)
