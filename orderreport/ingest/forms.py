@@ -337,7 +337,7 @@ _HINTS: dict[str, Any] = {
 }
 _DEFAULT_TITLE = _("The form could not be sent")
 _SERVER_TITLE = _("Something went wrong on our side")
-_SERVER_HINT = _("Your form was not lost by you: please send it again in a minute.")
+_SERVER_HINT = _("Please send the form again in a minute.")
 
 
 def error_page(answer: Answer, environ: Mapping[str, Any]) -> Answer:
