@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,10 @@ from orderreport.ingest import forms, reports_api
 from orderreport.ingest import read as read_api
 from orderreport.ingest import views as tracking
 from orderreport.ingest.http import error_response
+
+# The admin logs in through the app's own login (allauth's documented way): its form would
+# skip two-factor and the failed-login limits. Set before admin.site.urls binds the view.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     # The guide's paths; a trailing slash is forgiven, since shops paste URLs by hand.
