@@ -15,13 +15,18 @@ from orderreport.projects.models import Event, Project
 
 
 class RecordFilterForm(FilterForm):
-    """Period, event and a search in the data values. `event` is offered only on the list of
-    all events; the per-event list passes its event instead."""
+    """Period, event, a search in the data values, and records or spam. `event` is offered
+    only on the list of all events; the per-event list passes its event instead."""
 
     event = forms.ModelChoiceField(
         label=_("Event"), queryset=Event.objects.none(), required=False, empty_label=_("All")
     )
-    field_order = ["period", "start", "end", "event", "q", "after"]
+    show = forms.ChoiceField(
+        label=_("Show"),
+        choices=[("", _("Records")), ("spam", _("Spam"))],
+        required=False,
+    )
+    field_order = ["period", "start", "end", "event", "q", "show", "after"]
 
     def __init__(
         self, data: Any, zone: ZoneInfo, project: Project, fixed_event: Event | None = None
@@ -41,7 +46,11 @@ class RecordFilterForm(FilterForm):
             period=self.period_range(now),
             event_id=event.pk if event else None,
             text=self.cleaned_data["q"],
+            spam=self.shows_spam(),
         )
 
+    def shows_spam(self) -> bool:
+        return self.cleaned_data.get("show") == "spam"
+
     def is_filtered(self) -> bool:
-        return super().is_filtered() or bool(self.cleaned_data.get("event"))
+        return super().is_filtered() or bool(self.cleaned_data.get("event")) or self.shows_spam()

@@ -7,6 +7,14 @@ from django.utils.translation import gettext_lazy as _
 
 from orderreport.projects.models import Event, Project
 
+# The spam rules' reason codes (ingest/spam.py), in words for the "Spam" filter.
+SPAM_REASONS = {
+    "honeypot": _("the hidden anti-bot field was filled in"),
+    "rate": _("too many posts from one address in a short time"),
+    "links": _("too many links"),
+    "only_urls": _("nothing but links"),
+}
+
 
 class EventRecord(models.Model):
     project = models.ForeignKey(Project, models.CASCADE, related_name="event_records")
@@ -40,6 +48,11 @@ class EventRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} at {self.received_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def spam_reason_text(self) -> str:
+        """Why it was taken for spam, in words (a code this version does not know, as is)."""
+        return str(SPAM_REASONS.get(self.spam_reason, self.spam_reason))
 
 
 class EventTally(models.Model):

@@ -24,6 +24,9 @@ class RecordFilters:
     period: Period = field(default_factory=Period)
     event_id: int | None = None
     text: str = ""
+    # Spam is kept apart: the lists, their polling and exports show either the records or,
+    # under the "Spam" filter, only the spam (its partial index, record_project_spam).
+    spam: bool = False
 
 
 class DataValues(Func):
@@ -63,7 +66,8 @@ class DataValues(Func):
 
 
 def filtered_records(project_id: int, filters: RecordFilters) -> QuerySet[EventRecord]:
-    qs = EventRecord.objects.filter(project_id=project_id).filter(in_period(filters.period))
+    qs = EventRecord.objects.filter(project_id=project_id, spam=filters.spam)
+    qs = qs.filter(in_period(filters.period))
     if filters.event_id is not None:
         qs = qs.filter(event_id=filters.event_id)
     if filters.text:

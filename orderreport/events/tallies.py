@@ -1,7 +1,8 @@
 """The event records' tallies (orderreport/tally.py): one per record, kept in step.
 
-The write side adds new records with its own statements; a deleted record takes its one
-away here, in the delete's transaction.
+The write side adds new records with its own statements (none for spam); a deleted record
+takes its one away here, in the delete's transaction, and a record marked "not spam" adds
+its one here (spam.mark_not_spam).
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ from orderreport import tally
 from orderreport.events.models import EventRecord, EventTally
 
 
-def forget(record: EventRecord) -> None:
+def _count(record: EventRecord, n: int) -> None:
     EventTally.objects.create(
         project_id=record.project_id,
         event_id=record.event_id,
         slot=tally.slot_of(record.received_at),
-        records=-1,
+        records=n,
     )
+
+
+def add(record: EventRecord) -> None:
+    _count(record, 1)
+
+
+def forget(record: EventRecord) -> None:
+    """Take a deleted record out of the counts; spam was never in them."""
+    if not record.spam:
+        _count(record, -1)
 
 
 def compact(limit: int = 2000) -> int:
@@ -37,7 +48,7 @@ def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
 
 
 def _rebuild(project_ids: Sequence[int] | None, chunk: int) -> int:
-    records = EventRecord.objects.all()
+    records = EventRecord.objects.filter(spam=False)
     tallies = EventTally.objects.all()
     if project_ids is not None:
         records = records.filter(project_id__in=project_ids)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("records/export/", views.record_export, name="records_export"),
     path("records/<int:record_pk>/", views.record_detail, name="record_detail"),
     path("records/<int:record_pk>/delete/", views.record_delete, name="record_delete"),
+    path("records/<int:record_pk>/not-spam/", views.record_not_spam, name="record_not_spam"),
     path("events/<int:event_id>/records/", views.event_record_list, name="event_records"),
     path(
         "events/<int:event_id>/records/export/",

@@ -10,11 +10,12 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for
-from orderreport.events import tallies
+from orderreport.events import spam, tallies
 from orderreport.events.export import record_header, record_rows
 from orderreport.events.forms import RecordFilterForm
 from orderreport.events.models import EventRecord
@@ -85,6 +86,8 @@ def _list(request: HttpRequest, project_id: int, event_id: int | None) -> HttpRe
         next_cursor=page.next_cursor.encode() if page.next_cursor else None,
         paged=after is not None,
         filtered=form.is_filtered(),
+        spam=filters.spam,
+        back=request.get_full_path(),
         poll=poll_url(request, name, page.newest, *args) if live else None,
         export_url=_export_url(access, event),
         export_query=export_query(request.GET),
@@ -126,13 +129,17 @@ def _newer(request: HttpRequest, project_id: int, event_id: int | None) -> HttpR
     if isinstance(records, HttpResponse):
         return records
     name, args = _poll_args(access, event)
+    list_name = "events:records" if event is None else "events:event_records"
     ctx = {
         "project": project,
         "zone": zone,
+        "back": reverse(list_name, args=args) + "?show=spam",
         "event": event,
         "rows": _rows(records),
         "poll": poll_url(request, name, Cursor.of(records[0]), *args),
         "fresh": True,
+        "access": access,
+        "spam": form.is_valid() and form.shows_spam(),
     }
     return render(request, "events/_rows.html", ctx)
 
@@ -212,3 +219,19 @@ def record_delete(request: HttpRequest, project_id: int, record_pk: int) -> Http
         "record": record,
     }
     return render(request, "events/delete.html", ctx)
+
+
+@login_required
+@require_POST
+def record_not_spam(request: HttpRequest, project_id: int, record_pk: int) -> HttpResponse:
+    """Take a record out of spam: counted and notified as if new. Owners and admins only."""
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    record = get_object_or_404(EventRecord, project=access.project, pk=record_pk)
+    if spam.mark_not_spam(record):
+        messages.success(request, _("Marked as not spam: the record is counted and notified."))
+    else:
+        messages.info(request, _("This record is not in spam."))
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
+    return redirect("events:record_detail", access.project.pk, record.pk)

@@ -331,7 +331,9 @@ def events_answer(info: KeyInfo, params: Params) -> Answer:
     if invalid is not None:
         return invalid
     qs = (
-        EventRecord.objects.filter(project_id=info.project_id)
+        # Spam (form posts caught by ingest/spam.py) stays out until a member marks it
+        # "not spam", as in the dashboard's lists.
+        EventRecord.objects.filter(project_id=info.project_id, spam=False)
         .filter(in_period(period))
         .select_related("event")
         .only("id", "data", "received_at", "event__key", "event__name")

@@ -7,8 +7,10 @@ class NotifyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from orderreport.events.signals import record_admitted
         from orderreport.notify import checks  # noqa: F401
-        from orderreport.notify.outbox import on_status_changed
+        from orderreport.notify.outbox import on_record_admitted, on_status_changed
         from orderreport.orders.signals import status_changed
 
         status_changed.connect(on_status_changed, dispatch_uid="notify.status_changed")
+        record_admitted.connect(on_record_admitted, dispatch_uid="notify.record_admitted")

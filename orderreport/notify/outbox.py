@@ -3,8 +3,9 @@
 New orders, event records and limit warnings are queued by the write side's own statement
 (ingest/postgres.py, ingest/sqlite.py), so a record and its notifications commit together or
 not at all. Status changes are queued here, on orders' `status_changed` signal, which
-change_status sends inside the transaction that writes the step. What is queued from the
-dashboard (a test message, "send again") is here too.
+change_status sends inside the transaction that writes the step, and so is a record marked
+"not spam", on events' `record_admitted`. What is queued from the dashboard (a test message,
+"send again") is here too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils import timezone
+
 from orderreport.accounts.models import Account
+from orderreport.events.models import EventRecord
 from orderreport.notify.models import Channel, Delivery
 from orderreport.orders.models import Order, StatusChange
 
@@ -40,6 +44,30 @@ def enqueue_status_change(change: StatusChange, order: Order) -> list[Delivery]:
 
 def on_status_changed(sender: Any, change: StatusChange, order: Order, **kwargs: Any) -> None:
     enqueue_status_change(change, order)
+
+
+def enqueue_record(record: EventRecord, now: dt.datetime) -> list[Delivery]:
+    """One delivery per active channel that chose the record's event: the write side's rule
+    (queue_record in ingest/sqlite.py and ingest/postgres.py)."""
+    channels = Channel.objects.filter(
+        project_id=record.project_id, is_active=True, events=record.event_id
+    ).values_list("pk", flat=True)
+    return Delivery.objects.bulk_create(
+        [
+            Delivery(
+                channel_id=channel_id,
+                topic=Delivery.Topic.EVENT,
+                event_record_id=record.pk,
+                next_attempt_at=now,
+                created=now,
+            )
+            for channel_id in channels
+        ]
+    )
+
+
+def on_record_admitted(sender: Any, record: EventRecord, **kwargs: Any) -> None:
+    enqueue_record(record, timezone.now())
 
 
 def enqueue_test(channel: Channel, now: dt.datetime) -> Delivery:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Model
+from django.db.models import Count, Model, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -350,7 +350,8 @@ def _records_url(project_id: int, event_id: int) -> str | None:
 
 
 def _event_rows(project: Project, event_id: int | None = None) -> list[dict[str, Any]]:
-    events = project.events.annotate(record_count=Count("records")).order_by("name", "id")
+    records = Count("records", filter=Q(records__spam=False))
+    events = project.events.annotate(record_count=records).order_by("name", "id")
     if event_id is not None:
         events = events.filter(pk=event_id)
     return [{"event": e, "records_url": _records_url(project.pk, e.pk)} for e in events]

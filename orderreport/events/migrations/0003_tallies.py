@@ -5,12 +5,26 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    # Orders stored before tallies existed. This calls the app's own rebuild (the one rule of
-    # what an order adds), not a copy frozen here: a later migration that changes what it
-    # reads must squash or replace this step.
-    from orderreport.events.tallies import rebuild
+    # Records stored before tallies existed, counted as rebuild() counted them then: every
+    # record, one each. A copy frozen here, since rebuild() now reads `spam` (0004), which
+    # does not exist yet at this step.
+    from collections import Counter
 
-    rebuild()
+    from orderreport import tally
+
+    EventRecord = apps.get_model("events", "EventRecord")
+    EventTally = apps.get_model("events", "EventTally")
+    counts = Counter()
+    rows = EventRecord.objects.order_by().values_list("project_id", "event_id", "received_at")
+    for project_id, event_id, received_at in rows.iterator(chunk_size=2000):
+        counts[project_id, event_id, tally.slot_of(received_at)] += 1
+    EventTally.objects.bulk_create(
+        [
+            EventTally(project_id=p, event_id=e, slot=s, records=n, compacted=True)
+            for (p, e, s), n in counts.items()
+        ],
+        batch_size=1000,
+    )
 
 
 class Migration(migrations.Migration):
