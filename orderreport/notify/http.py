@@ -4,12 +4,18 @@ One place for timeouts, the response size cap, the User-Agent, and the guard tha
 user-given URLs away from private networks. The guard resolves the host name itself, checks
 every address, then connects to the address it checked (the Host header and TLS server name
 keep the original name), so a DNS answer that changes between check and connect (DNS
-rebinding) cannot slip through. Redirects are followed here, hop by hop, each one checked.
+rebinding) cannot slip through. Redirects are followed here, hop by hop, each one checked; a
+request with a body follows only 307/308, which keep its method and body.
+
+What a refused address resolved to is for the operator's log only: the error the tenant sees
+(in the delivery log) says "Destination not allowed", so the guard cannot be used to map the
+internal network's names.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -23,8 +29,17 @@ import httpx
 import orjson
 from django.conf import settings
 
+log = logging.getLogger(__name__)
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_REDIRECTS = 5
+# 307 and 308 repeat the request as it was; 301, 302 and 303 turn a POST into a body-less
+# GET in every client, which for a webhook would drop the order and still look like success.
+KEEPS_METHOD = (307, 308)
+NOT_ALLOWED = "Destination not allowed"
+# Prefixes whose addresses carry an IPv4 address in their last 32 bits (RFC 6052's NAT64
+# well-known prefix); the IPv4 address is where the packets end up.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class OutboundError(Exception):
@@ -36,8 +51,12 @@ class OutboundError(Exception):
 
 
 class BlockedAddress(OutboundError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, permanent=True)
+    """A destination the guard refused. Its text is safe to show the tenant; `detail` (what
+    the name resolved to) is for the operator's log."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(NOT_ALLOWED, permanent=True)
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -67,10 +86,34 @@ def _allowed_networks(spec: tuple[str, ...]) -> tuple[ipaddress._BaseNetwork, ..
     return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in spec)
 
 
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to: IPv4-mapped, NAT64, 6to4 or Teredo."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client, de-obfuscated; the first is the Teredo server
+    return None
+
+
 def is_public(ip: IPAddress) -> bool:
-    """False for private, loopback, link-local, multicast, reserved and unspecified addresses."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """False for private, loopback, link-local, multicast, reserved and unspecified addresses,
+    and for IPv6 addresses that embed one (6to4 2002::/16 and Teredo 2001::/32 tunnel to it,
+    NAT64 64:ff9b::/96 translates to it)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            if not is_public(inner):
+                return False
+            # Teredo is a host tunnel, never a server's address; 6to4 ranges are ordinary
+            # global IPv6 otherwise. NAT64 and mapped addresses stand for the IPv4 address.
+            if ip.ipv4_mapped is not None or ip in _NAT64:
+                return True
+            if ip.teredo is not None:
+                return False
     return ip.is_global and not (
         ip.is_private
         or ip.is_loopback
@@ -95,8 +138,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         pass
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise OutboundError(f"Could not resolve {host}: {exc}") from None
+    except (socket.gaierror, UnicodeError):
+        raise OutboundError(f"Could not resolve {host}") from None
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 
@@ -111,13 +154,26 @@ def _checked_address(url: str) -> tuple[str, IPAddress]:
     if not addresses:
         raise OutboundError(f"{parts.hostname} has no address")
     # Every address must pass, not just the first: the connection could go to any of them.
-    for ip in addresses:
-        if not address_allowed(ip):
-            raise BlockedAddress(
-                f"{parts.hostname} resolves to {ip}, a private or reserved address; "
-                "requests to it are not allowed"
-            )
+    refused = [ip for ip in addresses if not address_allowed(ip)]
+    if refused:
+        detail = (
+            f"{parts.hostname} resolves to {', '.join(map(str, addresses))}; "
+            f"{', '.join(map(str, refused))} is private or reserved"
+        )
+        log.warning("outbound request refused: %s", detail)
+        raise BlockedAddress(detail)
     return parts.hostname, addresses[0]
+
+
+def check_url(url: str) -> None:
+    """Raise BlockedAddress if `url`'s host is, or now resolves to, an address the guard
+    refuses; a name that does not resolve passes (the guard checks again at every request)."""
+    try:
+        _checked_address(url)
+    except BlockedAddress:
+        raise
+    except OutboundError:
+        pass
 
 
 def _pinned(url: str, ip: IPAddress) -> str:
@@ -181,16 +237,20 @@ def request(
             try:
                 location = response.headers.get("location")
                 if follow_redirects and response.is_redirect and location:
-                    redirects.append(url)
                     target_url = urljoin(url, location)
+                    status = response.status_code
+                    if status not in KEEPS_METHOD and method not in ("GET", "HEAD"):
+                        # A failed attempt, retried: the receiver may fix its URL meanwhile.
+                        raise OutboundError(
+                            f"Redirected with {status} to {target_url}; only 307/308 are followed"
+                        )
                     if url.startswith("https://") and not target_url.startswith("https://"):
                         # The body (a signed order) must not continue in clear text.
                         raise OutboundError(
                             "Refusing to follow a redirect from https to http", permanent=True
                         )
+                    redirects.append(url)
                     url = target_url
-                    if response.status_code in (301, 302, 303) and method != "HEAD":
-                        method, content = "GET", None
                     continue
                 body = _read_capped(response, max_bytes, deadline)
             finally:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from orderreport.notify import http
 from orderreport.notify.models import Delivery
@@ -20,6 +24,9 @@ def server() -> Iterator[LocalHTTPServer]:
     def handle(request: Request) -> tuple[int, dict[str, str], bytes]:
         if request.path.startswith("/redirect/"):
             return 302, {"Location": request.path.removeprefix("/redirect/")}, b""
+        if request.path.startswith(("/301/", "/302/", "/303/", "/307/", "/308/")):
+            status, target = request.path[1:].split("/", 1)
+            return int(status), {"Location": target}, b""
         if request.path == "/big":
             return 200, {}, b"x" * 300_000
         return 200, {"Content-Type": "text/plain"}, b"hello"
@@ -58,9 +65,47 @@ def test_it_refuses_private_addresses(url: str) -> None:
     assert caught.value.permanent
 
 
-def test_it_refuses_a_host_name_resolving_to_loopback(server: LocalHTTPServer) -> None:
-    with pytest.raises(http.BlockedAddress, match=r"127\.0\.0\.1"):
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "2002:c0a8:101::",  # 6to4 of 192.168.1.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "::ffff:a9fe:a9fe",  # IPv4-mapped 169.254.169.254
+        "::127.0.0.1",  # IPv4-compatible (deprecated)
+    ],
+)
+def test_it_refuses_ipv6_addresses_that_embed_a_private_ipv4(address: str) -> None:
+    assert not http.is_public(ipaddress.ip_address(address))
+    with pytest.raises(http.BlockedAddress):
+        http.request("POST", f"http://[{address}]/", content=b"{}", timeout=0.5)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["2002:5db8:d822::1", "64:ff9b::5db8:d822", "::ffff:93.184.216.34"],
+)
+def test_it_lets_ipv6_addresses_through_that_embed_a_public_ipv4(address: str) -> None:
+    # An IPv6-only server reaches IPv4 receivers through NAT64: their addresses are public.
+    assert http.is_public(ipaddress.ip_address(address))
+
+
+def test_it_refuses_a_host_name_resolving_to_loopback(
+    server: LocalHTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="orderreport.notify.http"),
+        pytest.raises(http.BlockedAddress) as caught,
+    ):
         http.request("GET", f"http://localhost:{server.port}/")
+    # The tenant learns nothing about what the name resolves to; the operator does.
+    assert str(caught.value) == "Destination not allowed"
+    assert "127.0.0.1" not in str(caught.value)
+    assert "localhost resolves to 127.0.0.1" in caplog.text
     assert server.requests == []
 
 
@@ -73,13 +118,59 @@ def test_it_refuses_a_redirect_to_a_private_address(server: LocalHTTPServer, set
     assert len(server.requests) == 3  # only the first hops; nothing else was contacted
 
 
-def test_it_follows_allowed_redirects(server: LocalHTTPServer, settings: Any) -> None:
+@pytest.mark.parametrize("status", [307, 308])
+def test_it_follows_307_and_308_with_the_same_method_and_body(
+    server: LocalHTTPServer, settings: Any, status: int
+) -> None:
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    response = http.request("POST", f"{server.url}/redirect/{server.url}/final", content=b"{}")
+    first = f"{server.url}/{status}/{server.url}/final"
+    response = http.request("POST", first, content=b'{"order": 1}')
     assert response.status_code == 200
     assert response.content == b"hello"
-    assert [r.path for r in server.requests][-1] == "/final"
-    assert response.redirects == [f"{server.url}/redirect/{server.url}/final"]
+    final = server.requests[-1]
+    assert (final.method, final.path, final.body) == ("POST", "/final", b'{"order": 1}')
+    assert response.redirects == [first]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_it_does_not_turn_a_post_into_a_get_on_a_redirect(
+    server: LocalHTTPServer, settings: Any, status: int
+) -> None:
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    with pytest.raises(http.OutboundError) as caught:
+        http.request("POST", f"{server.url}/{status}/{server.url}/final", content=b"{}")
+    assert str(caught.value) == (
+        f"Redirected with {status} to {server.url}/final; only 307/308 are followed"
+    )
+    assert not caught.value.permanent  # retried like any other failed attempt
+    assert [r.path for r in server.requests] == [f"/{status}/{server.url}/final"]
+
+
+def test_it_connects_to_the_checked_address_after_a_redirect(
+    server: LocalHTTPServer, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name that resolves to the allowed address once, then to the metadata service: the
+    # redirect's hop is checked, and the connection goes to the address that was checked.
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    answers = iter(["127.0.0.1", "169.254.169.254", "169.254.169.254"])
+    real = socket.getaddrinfo
+
+    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "rebind.test":
+            address = next(answers)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    target = f"http://rebind.test:{server.port}/final"
+    response = http.request("POST", f"{server.url}/307/{target}", content=b"{}")
+    assert response.status_code == 200
+    final = server.requests[-1]
+    assert final.path == "/final"
+    assert final.headers["host"] == f"rebind.test:{server.port}"
+    # Asked again (a second redirect to it), the name now leads to a private address.
+    with pytest.raises(http.BlockedAddress):
+        http.request("POST", f"{server.url}/307/{target}", content=b"{}")
 
 
 def test_it_connects_to_the_checked_address_keeping_the_host_name(
@@ -107,19 +198,33 @@ def test_it_treats_only_public_addresses_as_public() -> None:
     assert not http.is_public(ipaddress.ip_address("240.0.0.1"))
 
 
-def test_it_refuses_a_webhook_to_a_private_address(api: Api, shop: Shop, settings: Any) -> None:
+def test_it_refuses_a_webhook_to_a_private_address(
+    api: Api, shop: Shop, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     settings.WEBHOOK_ALLOW_HTTP = True
     receiver = Receiver()
     try:
-        webhook_channel(shop, receiver.url)
+        # Saved before the guard at save time existed, or its name changed address since.
+        channel = webhook_channel(shop, f"http://localhost:{receiver.port}/hook")
         place_order(api, shop)
-        run_worker()
+        with caplog.at_level(logging.WARNING, logger="orderreport.notify.http"):
+            run_worker()
     finally:
         receiver.close()
     assert receiver.requests == []
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.FAILED
-    assert "private or reserved address" in delivery.last_error
+    assert delivery.last_error == "Destination not allowed"
+    # The owner's delivery log shows no trace of internal name resolution...
+    owner = Client()
+    owner.force_login(shop.user)
+    page = owner.get(reverse("notify:channel", args=[shop.project.pk, channel.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Destination not allowed" in text
+    assert "127.0.0.1" not in text
+    # ...the operator's log has it.
+    assert "localhost resolves to 127.0.0.1" in caplog.text
 
 
 @pytest.fixture

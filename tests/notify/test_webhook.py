@@ -14,6 +14,7 @@ from orderreport.notify.config import WebhookConfig
 from orderreport.notify.models import Channel, Delivery
 from tests.conftest import Api, Shop
 from tests.notify.conftest import Receiver, place_order, run_worker, webhook_channel
+from tests.notify.servers import LocalHTTPServer, Request
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -98,6 +99,56 @@ def test_it_gives_up_at_once_when_the_receiver_refuses(
     assert delivery.attempts == 1
     channel.refresh_from_db()
     assert channel.is_active
+
+
+class MovedReceiver(LocalHTTPServer):
+    """Answers /<status>/... with that redirect to /new, and /new with 200."""
+
+    def __init__(self) -> None:
+        super().__init__(self._handle)
+
+    def _handle(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.path == "/new":
+            return 200, {}, b"ok"
+        return int(request.path.split("/")[1]), {"Location": "/new"}, b""
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_it_retries_a_webhook_that_redirects_with_a_get(
+    api: Api, shop: Shop, loopback_allowed: None, status: int
+) -> None:
+    receiver = MovedReceiver()
+    try:
+        webhook_channel(shop, f"{receiver.url}/{status}/hook")
+        place_order(api, shop)
+        run_worker()
+    finally:
+        receiver.close()
+    # The order never went anywhere as a body-less GET, and the delivery is not "sent".
+    assert [(r.method, r.path) for r in receiver.requests] == [("POST", f"/{status}/hook")]
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.last_error == (
+        f"Redirected with {status} to {receiver.url}/new; only 307/308 are followed"
+    )
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_it_follows_a_redirect_that_keeps_the_post(
+    api: Api, shop: Shop, loopback_allowed: None, status: int
+) -> None:
+    receiver = MovedReceiver()
+    try:
+        channel = webhook_channel(shop, f"{receiver.url}/{status}/hook")
+        place_order(api, shop)
+        run_worker()
+    finally:
+        receiver.close()
+    assert Delivery.objects.get().status == Delivery.Status.SENT
+    first, moved = receiver.requests
+    assert (moved.method, moved.path) == ("POST", "/new")
+    assert moved.body == first.body
+    assert verify(channel.config["secret"], moved.headers, moved.body)
 
 
 def test_it_switches_the_channel_off_on_410(api: Api, shop: Shop, receiver: Receiver) -> None:
