@@ -9,10 +9,13 @@ a JSON string), so an example still runs whatever characters a value holds.
 from __future__ import annotations
 
 import copy
+import html
 import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+
+from django.utils.translation import gettext as _
 
 from orderreport.examples import GUIDE_ORDER
 from orderreport.projects.models import Project
@@ -289,3 +292,77 @@ def build_server_examples(
         update_python=update_python,
         read_curl=read_curl,
     )
+
+
+# --- Forms without code --------------------------------------------------------------------
+
+# The fields of an event that has received nothing yet: what a lead form usually asks.
+DEFAULT_FORM_FIELDS = ("name", "phone", "email", "comment")
+MAX_FORM_FIELDS = 12
+_EMAIL_NAMES = {"email", "e-mail", "mail", "почта", "эл. почта"}
+_PHONE_NAMES = {"phone", "tel", "telephone", "телефон"}
+_TEXT_NAMES = {"comment", "message", "text", "комментарий", "сообщение"}
+
+
+@dataclass(frozen=True)
+class FormExample:
+    action_url: str
+    next_url: str
+    fields: list[str]
+    snippet: str
+
+
+def form_fields(seen: list[str]) -> list[str]:
+    """The snippet's field names: those the event's records carry (controls, names starting
+    with "_", left out), or the defaults when it has none yet."""
+    names: list[str] = []
+    for name in seen:
+        if name and not name.startswith("_") and name not in names:
+            names.append(name)
+    return names[:MAX_FORM_FIELDS] or list(DEFAULT_FORM_FIELDS)
+
+
+def _label(name: str) -> str:
+    defaults = {
+        "name": _("Name"),
+        "phone": _("Phone"),
+        "email": _("E-mail"),
+        "comment": _("Comment"),
+    }
+    return defaults.get(name, name)
+
+
+def _input(name: str) -> str:
+    attr = html.escape(name, quote=True)
+    lower = name.strip().lower()
+    if lower in _TEXT_NAMES:
+        return f'<textarea name="{attr}" rows="3"></textarea>'
+    kind = "email" if lower in _EMAIL_NAMES else "tel" if lower in _PHONE_NAMES else "text"
+    return f'<input type="{kind}" name="{attr}">'
+
+
+def _comment(text: str) -> str:
+    # "--" would end an HTML comment early.
+    return "<!-- " + text.replace("--", "- -") + " -->"
+
+
+def build_form_example(action_url: str, origin: str, fields: list[str]) -> FormExample:
+    """A plain HTML form that posts to the event's form address, ready to paste."""
+    next_url = origin + "/thanks"
+    lines = [f'<form action="{html.escape(action_url, quote=True)}" method="post">']
+    for name in fields:
+        lines += [
+            f"  <label>{html.escape(_label(name), quote=False)}<br>",
+            f"    {_input(name)}",
+            "  </label><br>",
+        ]
+    lines += [
+        "  " + _comment(_("Anti-spam: hidden from people, bots fill it in. Keep it empty.")),
+        '  <input type="text" name="_gotcha" tabindex="-1" autocomplete="off" '
+        'style="display:none">',
+        "  " + _comment(_("Where to send the visitor after the form is sent (optional).")),
+        f'  <input type="hidden" name="_next" value="{html.escape(next_url, quote=True)}">',
+        f'  <button type="submit">{html.escape(_("Send"), quote=False)}</button>',
+        "</form>",
+    ]
+    return FormExample(action_url, next_url, fields, "\n".join(lines))

@@ -8,8 +8,10 @@ makes a deactivated key fail on the very next API request.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 from django.conf import settings
@@ -25,6 +27,7 @@ from orderreport.projects.models import (
     Event,
     Project,
     generate_event_key,
+    generate_form_token,
     generate_server_key,
     hash_server_key,
 )
@@ -173,6 +176,14 @@ def set_event_active(event: Event, active: bool) -> Event:
     return event
 
 
+def rotate_form_token(event: Event) -> str:
+    """Give the event a new builder webhook token; the old one is refused from the next post
+    (the pre_save signal in ingest/signals.py drops its cached lookup)."""
+    event.form_token = generate_form_token()
+    event.save(update_fields=["form_token"])
+    return event.form_token
+
+
 def delete_event(event: Event) -> None:
     """Delete an event and the records it received."""
     event.delete()
@@ -266,3 +277,74 @@ def send_test_order(project: Project) -> TestOrderResult:
     except ValueError:
         body = response.text[:2000]
     return TestOrderResult(order_id, url, response.status_code, body)
+
+
+@dataclass(frozen=True)
+class TestSubmissionResult:
+    url: str
+    status: int | None  # None: no answer at all (see `error`)
+    body: Any = None
+    record_id: int | None = None
+    error: str = ""
+
+
+TEST_SUBMISSION_VALUE = "Test submission from the integration page"
+
+
+def form_url(event: Event) -> str:
+    """The `action` of a plain HTML form recording this event."""
+    return f"{settings.BASE_URL}/f/{quote(event.key, safe='')}"
+
+
+def hook_url(event: Event) -> str:
+    """The site builders' webhook address of this event: a secret, for owners and admins."""
+    return f"{settings.BASE_URL}/hooks/forms/{quote(event.form_token, safe='')}"
+
+
+def event_fields(event: Event, sample: int = 20) -> list[str]:
+    """The data names of the event's latest records, in order of first appearance."""
+    names: list[str] = []
+    recent = event.records.filter(spam=False).order_by("-received_at", "-id")
+    for data in recent.values_list("data", flat=True)[:sample]:
+        for pair in data if isinstance(data, list) else []:
+            name = pair.get("name") if isinstance(pair, dict) else None
+            if isinstance(name, str) and name not in names:
+                names.append(name)
+    return names
+
+
+def send_test_submission(
+    project: Project, event: Event, fields: Sequence[str]
+) -> TestSubmissionResult:
+    """Post a form to the event's form address, as a visitor's browser on the project's first
+    active domain would, and report the answer. The record it makes is a real one."""
+    setup = project_setup(project)
+    if setup.origin is None or not event.is_active:
+        raise NotReady
+    url = form_url(event)
+    # Every value says what the record is, to whoever reads it in the list or a notification.
+    data = [(name, TEST_SUBMISSION_VALUE) for name in fields]
+    try:
+        # Straight httpx as in send_test_order: our own BASE_URL, never user input.
+        response = httpx.post(
+            url,
+            content=urlencode(data),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": setup.origin,
+                "Accept": "application/json",
+            },
+            timeout=TEST_ORDER_TIMEOUT,
+            follow_redirects=False,
+        )
+    except httpx.HTTPError as exc:
+        return TestSubmissionResult(url, None, error=str(exc) or type(exc).__name__)
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text[:2000]
+    record_id = None
+    if response.status_code == 201 and isinstance(body, dict):
+        found = str(body.get("id", ""))
+        record_id = int(found) if found.isdigit() else None
+    return TestSubmissionResult(url, response.status_code, body, record_id)

@@ -6,12 +6,10 @@ outsiders, 403 for a viewer writing). The actions themselves live in services.py
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import idna
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -36,7 +34,6 @@ from orderreport.projects.forms import (
     ProjectForm,
     ServerKeyForm,
 )
-from orderreport.projects.guide import build_examples, build_server_examples
 from orderreport.projects.models import ApiKey, Domain, Event, Project
 
 GET_POST = ["GET", "POST"]
@@ -434,84 +431,37 @@ def event_delete(request: HttpRequest, project_id: int, event_id: int) -> HttpRe
     )
 
 
-# --- Integration -----------------------------------------------------------------------------
-
-_TEST_RESULT_SESSION_KEY = "projects:test-order:%s"
-
-
-def _integration_page(
-    request: HttpRequest,
-    access: ProjectAccess,
-    *,
-    server_form: ServerKeyForm | None = None,
-    new_key: ApiKey | None = None,
-    raw: str | None = None,
-) -> HttpResponse:
-    project = access.project
-    setup = services.project_setup(project)
-    result = request.session.pop(_TEST_RESULT_SESSION_KEY % project.pk, None)
-    domain = setup.domain.host.removeprefix("*.") if setup.domain else None
-    latest = project.orders.order_by("-id").values_list("external_id", flat=True).first()
+@login_required
+@require_http_methods(["GET"])
+def event_form(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
+    """The event's form address and, for owners and admins, its builder webhook address."""
+    access = _access(request, project_id)
+    event = get_object_or_404(Event, project=access.project, pk=event_id)
     return _page(
         request,
-        "projects/integration.html",
+        "projects/event_form.html",
         access,
-        setup=setup,
-        ex=build_examples(project, setup, settings.BASE_URL),
-        sx=build_server_examples(settings.BASE_URL, domain, latest, raw),
-        server_form=ServerKeyForm(prefix=SERVER_FORM_PREFIX, initial={"name": _("My server")})
-        if server_form is None
-        else server_form,
-        new_key=new_key,
-        result=result,
+        event=event,
+        form_url=services.form_url(event),
+        hook_url=services.hook_url(event) if access.can_write else None,
+        records_url=_records_url(project_id, event.pk),
     )
 
 
 @login_required
-@require_http_methods(["GET"])
-def integration(request: HttpRequest, project_id: int) -> HttpResponse:
-    return _integration_page(request, _access(request, project_id))
-
-
-@login_required
-@require_POST
-def integration_server_key(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Create a server key from the integration page and answer the page itself with the key
-    shown once and the Server API examples filled in with it (never stored, never cached)."""
-    access = _access(request, project_id)
-    form = ServerKeyForm(request.POST, prefix=SERVER_FORM_PREFIX)
-    if not form.is_valid():
-        return _integration_page(request, access, server_form=form)
-    key, raw = services.create_server_key(access.project, form.cleaned_data["name"])
-    response = _integration_page(request, access, new_key=key, raw=raw)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@login_required
-@require_POST
-def integration_test_order(request: HttpRequest, project_id: int) -> HttpResponse:
-    access = _access(request, project_id)
-    try:
-        sent = services.send_test_order(access.project)
-    except services.NotReady:
-        result: dict[str, Any] = {"not_ready": True}
-    else:
-        body = sent.body
-        pretty = json.dumps(body, indent=2, ensure_ascii=False)
-        result = {
-            "order_id": sent.order_id,
-            "url": sent.url,
-            "status": sent.status,
-            "ok": sent.status == 201,
-            "body": body if isinstance(body, str) else pretty,
-            "error": sent.error,
-        }
-    if _is_htmx(request):
-        setup = services.project_setup(access.project)
-        return _page(
-            request, "projects/_test_order_answer.html", access, result=result, setup=setup
+@require_http_methods(GET_POST)
+def event_form_rotate(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
+    """GET asks for confirmation, POST gives the event a new webhook token."""
+    access = _access(request, project_id, write=True)
+    event = get_object_or_404(Event, project=access.project, pk=event_id)
+    if request.method == "POST":
+        services.rotate_form_token(event)
+        messages.success(
+            request,
+            _(
+                "New webhook address issued. Paste it into your site builder: "
+                "the old one no longer works."
+            ),
         )
-    # Post/redirect/get: reloading the page must not send a second order.
-    request.session[_TEST_RESULT_SESSION_KEY % project_id] = result
-    return redirect("projects:integration", project_id)
+        return redirect("projects:event_form", project_id, event.pk)
+    return _page(request, "projects/event_form_rotate.html", access, event=event)
