@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError
 
+from orderreport.notify import http
 from orderreport.notify.config import (
     ChannelConfig,
     EmailConfig,
@@ -127,8 +128,24 @@ class WebhookForm(ChannelForm):
     def build_config(self) -> ChannelConfig:
         old = self.channel.settings if self.channel else None
         if isinstance(old, WebhookConfig):
-            return WebhookConfig(url=self.cleaned_data["url"], secret=old.secret)
-        return WebhookConfig(url=self.cleaned_data["url"])
+            config = WebhookConfig(url=self.cleaned_data["url"], secret=old.secret)
+        else:
+            config = WebhookConfig(url=self.cleaned_data["url"])
+        # Refused now rather than failing at every delivery; the guard still checks each
+        # request, as a name can resolve elsewhere later. The message names no address: what
+        # an internal name resolves to is none of the tenant's business.
+        try:
+            http.check_url(config.url)
+        except http.BlockedAddress:
+            raise forms.ValidationError(
+                {
+                    "url": _(
+                        "This address leads to a private or local network. Webhooks go to "
+                        "public addresses only."
+                    )
+                }
+            ) from None
+        return config
 
 
 FORMS: dict[str, type[ChannelForm]] = {

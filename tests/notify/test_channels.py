@@ -99,6 +99,71 @@ def test_it_refuses_a_plain_http_webhook(client: Client, team: Team) -> None:
     assert not Channel.objects.exists()
 
 
+PRIVATE_NETWORK = "This address leads to a private or local network."
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://10.0.0.5:8443/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/hook",
+        "https://[fd00::5]/hook",
+        "https://[2002:a9fe:a9fe::1]/hook",  # 6to4 of the metadata address
+        "https://localhost/hook",  # a name resolving to loopback at save time
+    ],
+)
+def test_it_refuses_a_webhook_to_a_private_address(
+    client: Client, team: Team, settings: Any, url: str
+) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    client.force_login(team.owner)
+    response = client.post(
+        _url("add", team.shop.project.pk, "webhook"),
+        {"name": "CRM", "url": url, "receives_orders": "on"},
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert PRIVATE_NETWORK in page
+    assert "127.0.0.1" not in page.replace(url, "")  # what a name resolves to stays hidden
+    assert not Channel.objects.exists()
+
+
+def test_it_refuses_to_move_a_webhook_to_a_private_address(
+    client: Client, team: Team, settings: Any
+) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    channel = webhook_channel(team.shop, "https://crm.example.com/hook")
+    team.owner.language = "ru"
+    team.owner.save()
+    client.force_login(team.owner)
+    response = client.post(
+        _url("channel", team.shop.project.pk, channel.pk),
+        {"name": "CRM", "url": "https://192.168.1.1/hook", "receives_orders": "on"},
+    )
+    assert response.status_code == 200
+    assert "Этот адрес ведёт в частную или локальную сеть" in response.content.decode()
+    channel.refresh_from_db()
+    assert channel.config["url"] == "https://crm.example.com/hook"
+
+
+def test_it_saves_a_private_webhook_where_the_operator_allows_it(
+    client: Client, team: Team, settings: Any
+) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["10.0.5.0/24"]
+    client.force_login(team.owner)
+    add = _url("add", team.shop.project.pk, "webhook")
+    assert client.post(add, {"name": "CRM", "url": "https://10.0.5.7/hook"}).status_code == 302
+    assert PRIVATE_NETWORK in client.post(add, {"name": "CRM", "url": "https://10.0.6.7/"}).text
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    assert client.post(add, {"name": "CRM", "url": "https://127.0.0.1/hook"}).status_code == 302
+    assert Channel.objects.count() == 2
+
+
 def test_it_shows_a_webhook_secret_once(client: Client, team: Team) -> None:
     client.force_login(team.owner)
     response = client.post(
