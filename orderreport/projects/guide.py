@@ -349,6 +349,7 @@ def _comment(text: str) -> str:
 def build_form_example(action_url: str, origin: str, fields: list[str]) -> FormExample:
     """A plain HTML form that posts to the event's form address, ready to paste."""
     next_url = origin + "/thanks"
+    send = html.escape(_("Send"), quote=False)
     lines = [f'<form action="{html.escape(action_url, quote=True)}" method="post">']
     for name in fields:
         lines += [
@@ -362,7 +363,7 @@ def build_form_example(action_url: str, origin: str, fields: list[str]) -> FormE
         'style="display:none">',
         "  " + _comment(_("Where to send the visitor after the form is sent (optional).")),
         f'  <input type="hidden" name="_next" value="{html.escape(next_url, quote=True)}">',
-        f'  <button type="submit">{html.escape(_("Send"), quote=False)}</button>',
+        f'  <button type="submit">{send}</button>',
         "</form>",
     ]
     return FormExample(action_url, next_url, fields, "\n".join(lines))
