@@ -8,4 +8,10 @@ class OrderReportConfig(AppConfig):
     label = "orderreport"
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
         from orderreport import checks  # noqa: F401
+        from orderreport.converters import IdConverter
+
+        # Before any urls.py is imported: their routes name the converter as they are built.
+        register_converter(IdConverter, "id")

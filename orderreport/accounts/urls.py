@@ -7,26 +7,26 @@ from orderreport.accounts import views
 app_name = "accounts"
 
 urlpatterns = [
-    path("a/<int:account_id>/members/", views.members, name="members"),
-    path("a/<int:account_id>/members/invite/", views.invite, name="invite"),
+    path("a/<id:account_id>/members/", views.members, name="members"),
+    path("a/<id:account_id>/members/invite/", views.invite, name="invite"),
     path(
-        "a/<int:account_id>/members/invitations/<int:invitation_id>/revoke/",
+        "a/<id:account_id>/members/invitations/<id:invitation_id>/revoke/",
         views.revoke_invitation,
         name="revoke-invitation",
     ),
     path(
-        "a/<int:account_id>/members/<int:membership_id>/role/",
+        "a/<id:account_id>/members/<id:membership_id>/role/",
         views.change_role,
         name="change-role",
     ),
     path(
-        "a/<int:account_id>/members/<int:membership_id>/remove/",
+        "a/<id:account_id>/members/<id:membership_id>/remove/",
         views.remove_member,
         name="remove-member",
     ),
-    path("a/<int:account_id>/name/", views.rename_account, name="rename"),
-    path("a/<int:account_id>/plan/", views.plan, name="plan"),
-    path("a/<int:account_id>/delete/", views.delete_account, name="delete"),
+    path("a/<id:account_id>/name/", views.rename_account, name="rename"),
+    path("a/<id:account_id>/plan/", views.plan, name="plan"),
+    path("a/<id:account_id>/delete/", views.delete_account, name="delete"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("language/", views.set_language, name="set-language"),
 ]

@@ -6,12 +6,12 @@ from orderreport.orders import views
 
 app_name = "orders"
 
-# Mounted under /projects/<int:project_id>/orders/.
+# Mounted under /projects/<id:project_id>/orders/.
 urlpatterns = [
     path("", views.order_list, name="list"),
     path("new/", views.order_list_newer, name="newer"),
     path("export/", views.order_export, name="export"),
-    path("<int:order_pk>/", views.order_detail, name="detail"),
-    path("<int:order_pk>/status/", views.order_status, name="status"),
-    path("<int:order_pk>/delete/", views.order_delete, name="delete"),
+    path("<id:order_pk>/", views.order_detail, name="detail"),
+    path("<id:order_pk>/status/", views.order_status, name="status"),
+    path("<id:order_pk>/delete/", views.order_delete, name="delete"),
 ]

@@ -8,7 +8,7 @@ app_name = "reports"
 
 # Mounted at the root: a project's own address is its overview.
 urlpatterns = [
-    path("projects/<int:project_id>/", views.project_overview, name="overview"),
-    path("a/<int:account_id>/overview/", views.account_overview, name="account_overview"),
+    path("projects/<id:project_id>/", views.project_overview, name="overview"),
+    path("a/<id:account_id>/overview/", views.account_overview, name="account_overview"),
     path("overview/", views.current_account_overview, name="current_account_overview"),
 ]

@@ -150,3 +150,34 @@ def test_it_finds_no_order_of_another_project_under_this_projects_url(
 def test_it_answers_404_for_an_order_that_does_not_exist(team: Team, client: Client) -> None:
     client.force_login(team.owner)
     assert client.get(f"/projects/{team.shop.project.pk}/orders/999999/").status_code == 404
+
+
+def test_it_shows_a_product_line_beyond_the_decimal_defaults_exactly(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    # The API takes price and count up to int64 each: their product has 38 digits.
+    biggest = 2**63 - 1
+    line = {"name": "Yacht", "price": biggest, "count": biggest, "image": ""}
+    order = full_order(make_order, team, total=biggest, currency="USD", products=[line])
+    client.force_login(team.owner)
+    r = client.get(url(order))
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "$850,705,917,302,346,158,473,969,077,842,325,012.49" in html
+    assert "$92,233,720,368,547,758.07" in html
+
+
+def test_it_answers_404_for_ids_beyond_the_databases_integers(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    order = make_order(team.shop.project)
+    client.force_login(team.owner)
+    project = team.shop.project.pk
+    for address in (
+        f"/projects/{project}/orders/{2**63}/",
+        f"/projects/{project}/orders/{10**30}/",
+        f"/projects/{2**63}/orders/{order.pk}/",
+        f"/projects/{project}/orders/0/",
+    ):
+        assert client.get(address).status_code == 404, address
+    assert client.post(f"/projects/{project}/orders/{2**63}/delete/").status_code == 404

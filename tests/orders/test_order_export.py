@@ -207,3 +207,15 @@ def test_the_list_offers_the_export_with_its_filters(team: Team, client: Client)
     assert "Export CSV" in page
     assert "Export Excel" in page
     assert 'name="lines"' in page
+
+
+def test_it_exports_a_product_line_beyond_the_decimal_defaults_exactly(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    biggest = 2**63 - 1  # the API's limit for a price and for a count
+    line = {"name": "Yacht", "price": biggest, "count": biggest}
+    make_order(team.shop.project, T0, total=biggest, currency="USD", products=[line])
+    client.force_login(team.owner)
+    rows = csv_rows(client.get(url(team), {"format": "csv", "lines": "1"}))
+    assert rows[1][8] == "850705917302346158473969077842325012.49"
+    assert rows[1][4] == "92233720368547758.07"

@@ -16,7 +16,7 @@ from orderreport.orders.services import change_status
 from orderreport.projects.models import ApiKey, Event, Project
 from orderreport.reports.figures import MAX_DAYS
 from orderreport.reports.forms import quick_period
-from tests.conftest import Shop, Team, make_shop
+from tests.conftest import Shop, Team, is_postgres, make_shop
 from tests.reports.helpers import add_order, add_record
 
 UTC = ZoneInfo("UTC")
@@ -396,3 +396,14 @@ def test_it_ranks_products_within_each_currency(client: Client, shop: Shop) -> N
         "Pan RUB 900.00 1 Top products by quantity, RUB"
     ) in words
     assert "Top products by revenue, USD Product Revenue Quantity Pan $30.00 3 Top" in words
+
+
+def test_it_shows_a_product_line_beyond_the_decimal_defaults(client: Client, shop: Shop) -> None:
+    # The API takes price and count up to int64 each: their product has 38 digits.
+    biggest = 2**63 - 1
+    add_order(shop.project, at(10), biggest, "USD", [product("Yacht", biggest, biggest)])
+    words = text(page(client, shop.user, url(shop, WEEK)))
+    assert "Top products by revenue, USD Product Revenue Quantity Yacht $850,705,917,302" in words
+    if is_postgres():  # numeric sums are exact; Django reads SQLite's to 15 digits
+        assert "Yacht $850,705,917,302,346,158,473,969,077,842,325,012.49" in words
+        assert "Revenue $92,233,720,368,547,758.07" in words
