@@ -5,6 +5,10 @@ row locks with SKIP LOCKED, so workers side by side never claim the same row; on
 statement runs under the database's single write lock, which gives the same guarantee. A worker
 that dies keeps its claims until the lease ends; then any worker takes them over, so a
 delivery may be sent twice after a crash (at-least-once) but never lost.
+
+A batch can take longer than the lease (20 slow receivers), so the lease is renewed per
+delivery, just before its send, by an UPDATE that also proves ownership (`claim`): a delivery
+another worker took over meanwhile is skipped, never sent a second time.
 """
 
 from __future__ import annotations
@@ -85,6 +89,16 @@ def claim(now: dt.datetime, claim_id: str, limit: int) -> list[int]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_claim_sql(connection.vendor), (until, claim_id, at, at, limit))
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def renew(delivery_id: int, claim_id: str, now: dt.datetime) -> bool:
+    """Extend this worker's lease on one delivery to now + the lease; False when the claim is
+    no longer ours (another worker took it over after the lease ran out) or it is done."""
+    until = now + dt.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
+    renewed = Delivery.objects.filter(
+        pk=delivery_id, claim=claim_id, status=Delivery.Status.PENDING
+    ).update(claimed_until=until)
+    return renewed == 1
 
 
 def release(ids: list[int], claim_id: str) -> None:
@@ -240,6 +254,13 @@ class Worker:
             if self.stopping:
                 release([d.pk for d in batch[index:]], self.claim_id)
                 break
+            if not renew(delivery.pk, self.claim_id, now or timezone.now()):
+                log.warning(
+                    "delivery %s: the lease ran out before its turn in the batch and "
+                    "another worker has it now; skipped here",
+                    delivery.pk,
+                )
+                continue
             if deliver(delivery, self.claim_id, now).outcome == Attempt.Outcome.SENT:
                 self.sent += 1
         return len(ids)

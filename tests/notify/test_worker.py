@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from orderreport.notify.models import Attempt, Delivery
 from orderreport.notify.outbox import enqueue_test
-from orderreport.notify.worker import Worker, claim, retry_delay
+from orderreport.notify.worker import Worker, claim, renew, retry_delay
 from tests.conftest import Api, Shop
 from tests.notify.conftest import Receiver, place_order, run_worker, webhook_channel
 from tests.notify.servers import LocalHTTPServer, Request, free_port
@@ -87,6 +87,54 @@ def test_it_takes_over_a_claim_only_after_its_lease(shop: Shop, settings: Any) -
     assert claim(now, "crashed", 10) == [delivery.pk]
     assert claim(now + dt.timedelta(seconds=299), "other", 10) == []
     assert claim(now + dt.timedelta(seconds=300), "other", 10) == [delivery.pk]
+
+
+def test_it_skips_deliveries_taken_over_while_its_batch_was_slow(
+    shop: Shop, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderreport.notify import worker as worker_module
+
+    channel = webhook_channel(shop, receiver.url)
+    for _ in range(3):
+        enqueue_test(channel, timezone.now())
+    slow, other = Worker(batch_size=10), Worker(batch_size=10)
+    real_deliver = worker_module.deliver
+    calls = 0
+
+    def first_send_outlasts_the_lease(delivery: Delivery, claim_id: str, now: Any) -> Any:
+        # The first send of the batch takes longer than the lease (waiting 300 s is not an
+        # option here): the rest of the batch's leases run out, and another worker takes
+        # them over and sends them while this one is still busy.
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            Delivery.objects.exclude(pk=delivery.pk).update(
+                claimed_until=timezone.now() - dt.timedelta(seconds=1)
+            )
+            assert other.run_once() == 2
+        return real_deliver(delivery, claim_id, now)
+
+    monkeypatch.setattr(worker_module, "deliver", first_send_outlasts_the_lease)
+    assert slow.run_once() == 3
+    ids = [r.headers["x-orderreport-delivery"] for r in receiver.requests]
+    assert sorted(ids) == sorted(str(pk) for pk in Delivery.objects.values_list("pk", flat=True))
+    assert (slow.sent, other.sent) == (1, 2)
+    assert Attempt.objects.count() == 3
+    assert Delivery.objects.filter(status="sent").count() == 3
+
+
+def test_it_renews_the_lease_of_each_delivery_before_sending_it(
+    shop: Shop, receiver: Receiver, settings: Any
+) -> None:
+    settings.NOTIFY_LEASE_SECONDS = 300
+    channel = webhook_channel(shop, receiver.url)
+    delivery = enqueue_test(channel, timezone.now())
+    start = timezone.now()
+    assert claim(start, "mine", 10) == [delivery.pk]
+    later_on = start + dt.timedelta(seconds=200)
+    assert renew(delivery.pk, "mine", later_on)
+    assert claim(start + dt.timedelta(seconds=400), "other", 10) == []  # still ours
+    assert not renew(delivery.pk, "someone-else", later_on)  # proves ownership
 
 
 def test_it_sends_a_test_message(shop: Shop, receiver: Receiver) -> None:
@@ -178,6 +226,35 @@ def test_it_never_sends_twice_with_two_workers(shop: Shop, loopback_allowed: Non
     outputs = [w.stdout.read().decode() for w in workers if w.stdout]
     receiver.close()
     assert all("sending 0\n" not in out for out in outputs), outputs
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_never_sends_twice_when_a_batch_outlasts_its_lease(
+    shop: Shop, slow_receiver: SlowReceiver, loopback_allowed: None
+) -> None:
+    # 8 sends of 1 s each in one batch against a 5 s lease: the second worker takes over
+    # what the first has not reached when the lease runs out.
+    slow_receiver.delay = 1.0
+    channel = webhook_channel(shop, slow_receiver.url)
+    _queue_tests(channel, 8)
+    first = _start_worker("--until-idle", "--batch-size", "8", NOTIFY_LEASE_SECONDS="5")
+    _wait_for(lambda: slow_receiver.started >= 1)
+    second = _start_worker("--batch-size", "8", NOTIFY_LEASE_SECONDS="5")
+    try:
+        assert first.wait(timeout=60) == 0
+        _wait_for(lambda: Delivery.objects.filter(status="sent").count() == 8)
+        time.sleep(0.5)  # anything still on its way would arrive now
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=20)
+    ids = [r.headers["x-orderreport-delivery"] for r in slow_receiver.requests]
+    assert sorted(ids) == sorted(set(ids)), "a delivery was sent twice"
+    assert len(ids) == 8
+    assert Attempt.objects.count() == 8
+    # The takeover really happened: the second worker sent what the first had to give up.
+    outputs = [w.stdout.read().decode() for w in (first, second) if w.stdout]
+    assert "sending 0\n" not in outputs[1], outputs
 
 
 @pytest.mark.postgres
