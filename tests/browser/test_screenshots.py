@@ -24,6 +24,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from orderreport.accounts.models import User
 from orderreport.accounts.services import create_account
+from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
 from orderreport.projects.models import ApiKey, Domain, Event, Project
 from tests.conftest import Api
@@ -302,3 +303,39 @@ def test_it_takes_the_screenshots_of_the_overview(
     shoot(page, "overview-ru")
     page.context.close()
     phone.context.close()
+
+
+def test_it_takes_the_screenshots_of_forms_without_code(
+    live_server: LiveServer, logged_in: tuple[Project, Any]
+) -> None:
+    """docs/forms.md: the integration page's "Form without code" section after a test
+    submission, and the records list under its Spam filter."""
+    project, open_context = logged_in
+    base = f"{live_server.url}/projects/{project.pk}"
+    callback = Event.objects.get(project=project, name="Call-back request")
+    now = timezone.now()
+    for minutes, reason, pairs in [
+        (12, "links", [("Name", "Best offer"), ("Comment", " ".join(
+            f"https://pills{n}.example/buy" for n in range(5)))]),
+        (40, "honeypot", [("Name", "qwerty"), ("Phone", "123")]),
+    ]:  # fmt: skip
+        EventRecord.objects.create(
+            project=project,
+            event=callback,
+            data=[{"name": n, "value": v} for n, v in pairs],
+            origin=SHOP,
+            received_at=now - dt.timedelta(minutes=minutes),
+            spam=True,
+            spam_reason=reason,
+        )
+    page = open_context(DESKTOP).new_page()
+    page.goto(f"{base}/integration/?form_event={callback.pk}#form-without-code")
+    section = page.locator("#form-without-code")
+    section.get_by_role("button", name="Send a test submission").click()
+    expect(section.locator("#form-test-result")).to_contain_text("HTTP 201")
+    page.wait_for_load_state("networkidle")
+    section.screenshot(path=OUT / "integration-form.png", animations="disabled")
+
+    page.goto(f"{base}/records/?show=spam")
+    expect(page.locator("tbody tr:not(.poller)")).to_have_count(2)
+    shoot(page, "spam")
