@@ -137,7 +137,7 @@ def test_it_mails_the_summary_in_the_owners_language(shop: Shop, smtp: Mailbox) 
     for body in (text, html):
         assert "Выручка (RUB)" in body
         assert "1\xa0800,00\xa0₽ (+100%)" in body
-        assert "Лиды" in body
+        assert "Заявки" in body
         assert f"/projects/{shop.project.pk}/" in body
 
 
