@@ -28,6 +28,7 @@ import certifi
 import httpx
 import orjson
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ MAX_REDIRECTS = 5
 # 307 and 308 repeat the request as it was; 301, 302 and 303 turn a POST into a body-less
 # GET in every client, which for a webhook would drop the order and still look like success.
 KEEPS_METHOD = (307, 308)
-NOT_ALLOWED = "Destination not allowed"
+# Stored in English in the delivery log like every error, translated where it is shown.
+NOT_ALLOWED = gettext_noop("Destination not allowed")
 # Prefixes whose addresses carry an IPv4 address in their last 32 bits (RFC 6052's NAT64
 # well-known prefix); the IPv4 address is where the packets end up.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")

@@ -223,6 +223,10 @@ def test_it_refuses_a_webhook_to_a_private_address(
     text = page.content.decode()
     assert "Destination not allowed" in text
     assert "127.0.0.1" not in text
+    shop.user.language = "ru"
+    shop.user.save()
+    page = owner.get(reverse("notify:channel", args=[shop.project.pk, channel.pk]))
+    assert "Адрес назначения не разрешён" in page.content.decode()
     # ...the operator's log has it.
     assert "localhost resolves to 127.0.0.1" in caplog.text
 
