@@ -49,4 +49,35 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id="orderreport.W002",
             )
         )
+    problems += _https_problems()
     return problems
+
+
+def _https_problems() -> list[Error | Warning]:
+    """With an https BASE_URL, Django must be able to tell which requests came over https."""
+    if settings.DEBUG or not settings.HTTPS or getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        return []
+    # `orderreport serve` speaks plain http: TLS ends at a proxy in front, and without its
+    # X-Forwarded-Proto every request looks like plain http.
+    if settings.SECURE_SSL_REDIRECT:
+        return [
+            Error(
+                "BASE_URL is https and SECURE_SSL_REDIRECT is on, but SECURE_PROXY_SSL_HEADER "
+                "is not set: behind a proxy that terminates TLS every request would be "
+                "redirected to https again, forever.",
+                hint="Set SECURE_PROXY_SSL_HEADER=true if the proxy sets X-Forwarded-Proto, or "
+                "SECURE_SSL_REDIRECT=false if the proxy redirects http to https itself.",
+                id="orderreport.E003",
+            )
+        ]
+    if settings.SECURE_HSTS_SECONDS:
+        return [
+            Warning(
+                "BASE_URL is https but SECURE_PROXY_SSL_HEADER is not set: no request is known "
+                "to be https, so no Strict-Transport-Security header is sent.",
+                hint="Set SECURE_PROXY_SSL_HEADER=true if the proxy sets X-Forwarded-Proto, or "
+                "SECURE_HSTS_SECONDS=0 if the proxy sends the header itself.",
+                id="orderreport.W003",
+            )
+        ]
+    return []

@@ -286,8 +286,21 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OrderReport <noreply@localho
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Security -------------------------------------------------------------------------------
-SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# An https BASE_URL turns on what only makes sense over https: Secure cookies, HSTS and the
+# redirect of plain http. Behind a proxy that terminates TLS, Django sees every request as http
+# unless SECURE_PROXY_SSL_HEADER says the proxy's X-Forwarded-Proto may be trusted (check
+# orderreport.E003 refuses the redirect loop otherwise).
+HTTPS = BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
+# false when the proxy in front redirects http to https itself.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+# Load balancers check health over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A year; subdomains only when the operator says so: they may serve other sites over plain http.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Our own scripts and styles only (no inline code, not even htmx's indicator style); images

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for
@@ -45,6 +46,7 @@ def channels(request: HttpRequest, project_id: int) -> HttpResponse:
     )
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_http_methods(["GET", "POST"])
 def add_channel(request: HttpRequest, project_id: int, kind: str) -> HttpResponse:
@@ -100,6 +102,7 @@ def _after_save(request: HttpRequest, channel: Channel, created: bool) -> None:
                 )
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_http_methods(["GET", "POST"])
 def channel_detail(request: HttpRequest, project_id: int, channel_id: int) -> HttpResponse:

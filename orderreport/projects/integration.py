@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess
@@ -86,12 +87,14 @@ def _integration_page(
     )
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_http_methods(["GET"])
 def integration(request: HttpRequest, project_id: int) -> HttpResponse:
     return _integration_page(request, _access(request, project_id))
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_POST
 def integration_server_key(request: HttpRequest, project_id: int) -> HttpResponse:

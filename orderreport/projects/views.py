@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for, visible_projects
@@ -270,6 +271,7 @@ def _show_server_key_once(
     return response
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_http_methods(GET_POST)
 def keys(request: HttpRequest, project_id: int) -> HttpResponse:
@@ -285,6 +287,7 @@ def keys(request: HttpRequest, project_id: int) -> HttpResponse:
     return _keys_page(request, access, form=form)
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_POST
 def server_key_create(request: HttpRequest, project_id: int) -> HttpResponse:
@@ -296,6 +299,7 @@ def server_key_create(request: HttpRequest, project_id: int) -> HttpResponse:
     return _show_server_key_once(request, access, key, raw, rotated=False)
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_http_methods(GET_POST)
 def server_key_rotate(request: HttpRequest, project_id: int, key_id: int) -> HttpResponse:
@@ -431,6 +435,7 @@ def event_delete(request: HttpRequest, project_id: int, event_id: int) -> HttpRe
     )
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_http_methods(["GET"])
 def event_form(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
@@ -448,6 +453,7 @@ def event_form(request: HttpRequest, project_id: int, event_id: int) -> HttpResp
     )
 
 
+@never_cache  # shows a key or secret: never kept by a browser or proxy
 @login_required
 @require_http_methods(GET_POST)
 def event_form_rotate(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:

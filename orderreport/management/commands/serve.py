@@ -59,9 +59,8 @@ class Command(BaseCommand):
             "--blocking-threads", str(threads),
             "--no-ws",
             "--respawn-failed-workers",
-            # Static files straight from granian's Rust side: no Python per asset request.
-            "--static-path-route", settings.STATIC_URL.rstrip("/"),
-            "--static-path-mount", str(settings.STATIC_ROOT),
+            # Static files come from WhiteNoise, not granian's own static route: granian sends
+            # no nosniff or HSTS header, and WhiteNoise lets browsers keep hashed names forever.
             "orderreport.wsgi:application",
         ]  # fmt: skip
         self.stdout.write(
