@@ -170,3 +170,13 @@ def test_the_read_api_leaves_spam_out(
     _key, raw = create_server_key(team.shop.project, "CRM")
     answer = client.get("/api/external/events", headers={"X-API-KEY": raw}).json()
     assert [i["data"][0]["value"] for i in answer["events"]] == ["Real lead"]
+
+
+def test_the_lists_polling_sees_no_spam(client: Client, team: Team) -> None:
+    post_form(team.shop, "Bot lead", "only_urls")
+    client.force_login(team.viewer)
+    newer = reverse("events:records_newer", args=[team.shop.project.pk])
+    # An empty page polls with since="": spam alone does not make it reload.
+    assert client.get(newer, {"since": ""}).status_code == 204
+    reloaded = client.get(newer, {"since": "", "show": "spam"})
+    assert reloaded.headers.get("HX-Refresh") == "true"
