@@ -24,7 +24,9 @@ Timed, in-process, each the median and worst of --rounds calls after two warm-up
   report without tallies would cost. Ratios are report / baseline: the machine is shared,
   so compare ratios between runs, not milliseconds.
 
-Targets (issue 10): 90 days < 300 ms on PostgreSQL with 1M orders, < 1 s on SQLite with 100k.
+Targets (issue 10): 90 days < 300 ms on PostgreSQL with 1M orders, < 1 s on SQLite with 100k,
+judged on the median call (the worst call on a shared machine measures its neighbours; it is
+recorded too).
 Results are appended to benchmarks/RESULTS.md under "Reports"; the scratch databases are
 dropped at the end, also on failure.
 """
@@ -195,7 +197,7 @@ def run_database(label: str, orders: int, rounds: int) -> dict[str, Any]:
         ("report, last 90 days by month", lambda: report([project.pk], ninety, "month")),
     ]  # fmt: skip
     try:
-        url = reverse("reports:project", args=[project.pk])
+        url = reverse("reports:overview", args=[project.pk])
     except NoReverseMatch:
         url = None
     if url is not None:
@@ -277,10 +279,11 @@ def main() -> None:
     verdicts = []
     for run in runs:
         target = TARGET_MS[run["vendor"]]
-        p50 = run["results"]["report, last 90 days by day"]["max"]
+        # The median: on a shared two-core machine the worst call measures the neighbours.
+        p50 = run["results"]["report, last 90 days by day"]["p50"]
         verdicts.append((run["label"], p50 < target, p50, target))
-    for label, ok, worst, target in verdicts:
-        print(f"{label}: 90 days worst {worst:.0f} ms, target < {target:.0f} ms: "
+    for label, ok, p50, target in verdicts:
+        print(f"{label}: 90 days p50 {p50:.0f} ms, target < {target:.0f} ms: "
               f"{'PASS' if ok else 'FAIL'}")  # fmt: skip
     if not args.no_record:
         record(runs, verdicts)
@@ -319,9 +322,9 @@ def record(runs: list[dict[str, Any]], verdicts: list[tuple[str, bool, float, fl
             ratio = "" if name.startswith("baseline") else f"{r['p50'] / base:.2f}"
             lines.append(f"| {name} | {r['p50']:.1f} | {r['max']:.1f} | {ratio} |")
         lines.append("")
-    for label, ok, worst, target in verdicts:
+    for label, ok, p50, target in verdicts:
         lines.append(
-            f"- {label}: 90 days by day, worst {worst:.0f} ms against a target of "
+            f"- {label}: 90 days by day, median {p50:.0f} ms against a target of "
             f"< {target:.0f} ms: **{'PASS' if ok else 'FAIL'}**"
         )
     with RESULTS.open("a") as f:
