@@ -22,7 +22,7 @@ class RecordFilterForm(FilterForm):
         label=_("Event"), queryset=Event.objects.none(), required=False, empty_label=_("All")
     )
     show = forms.ChoiceField(
-        label=_("Show"),
+        label=_("What to show"),
         choices=[("", _("Records")), ("spam", _("Spam"))],
         required=False,
     )
