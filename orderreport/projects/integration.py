@@ -105,9 +105,7 @@ def integration_server_key(request: HttpRequest, project_id: int) -> HttpRespons
     if not form.is_valid():
         return _integration_page(request, access, server_form=form)
     key, raw = services.create_server_key(access.project, form.cleaned_data["name"])
-    response = _integration_page(request, access, new_key=key, raw=raw)
-    response["Cache-Control"] = "no-store"
-    return response
+    return _integration_page(request, access, new_key=key, raw=raw)
 
 
 @login_required

@@ -264,11 +264,9 @@ def _show_server_key_once(
 ) -> HttpResponse:
     """The one page that shows a server key's value: answered to the POST that made it, never
     stored (not in the session, not in a cache), so reloading the keys page never shows it."""
-    response = _page(
+    return _page(
         request, "projects/server_key_shown.html", access, key=key, raw=raw, rotated=rotated
     )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @never_cache  # shows a key or secret: never kept by a browser or proxy

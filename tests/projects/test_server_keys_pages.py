@@ -28,7 +28,7 @@ def _shown_value(page: str) -> str:
 def _create(client: Client, shop: Shop, name: str = "CRM") -> tuple[ApiKey, str]:
     response = client.post(_url(shop, "projects:server_key_create"), {"server-name": name})
     assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store"
+    assert "no-store" in response["Cache-Control"]
     assert SHOWN_ONCE in response.text
     key = ApiKey.objects.get(project=shop.project, name=name)
     return key, _shown_value(response.text)
@@ -69,7 +69,7 @@ def test_it_rotates_and_shows_the_new_value_once(client: Client, team: Team, api
     assert confirm.status_code == 200 and key.prefix in confirm.text and old not in confirm.text
     response = client.post(url)
     assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store"
+    assert "no-store" in response["Cache-Control"]
     assert SHOWN_ONCE in response.text
     new = _shown_value(response.text)
     assert new != old
