@@ -430,3 +430,19 @@ def test_two_worker_processes_send_one_summary(shop: Shop, receiver: Receiver) -
     assert sorted(str(d.pk) for d in deliveries) == ids
     assert {d.channel_id for d in deliveries} == {c.pk for c in channels}
     assert all(r.json()["type"] == "digest.daily" for r in receiver.requests)
+
+
+def test_it_sums_up_a_product_line_beyond_the_decimal_defaults(
+    shop: Shop, telegram: FakeTelegram
+) -> None:
+    # The API takes price and count up to int64 each: their product has 38 digits.
+    in_zone(shop, MOSCOW)
+    biggest = 2**63 - 1
+    add_order(shop.project, local(DAY, 12), biggest, "USD", [_line("Yacht", biggest, biggest)])
+    with_digest(telegram_channel(shop, receives_orders=False))
+    tick(AT_THE_HOUR)
+
+    (message,) = telegram.messages
+    assert "Top product: <b>Yacht × " in message["text"]  # noqa: RUF001
+    assert "— $850,705,917,302," in message["text"]
+    assert Delivery.objects.get(topic="digest").status == Delivery.Status.SENT
