@@ -251,3 +251,16 @@ def test_its_form_works_unchanged(client: Client, live_team: Team) -> None:
     assert result.stdout == "303 https://example.com/thanks", result.stdout
     record = EventRecord.objects.get(project=shop.project)
     assert record.data == [{"name": n, "value": f"v-{n}"} for n in names[:4]]
+
+
+def test_the_old_webhook_address_stops_working_at_once(client: Client, team: Team) -> None:
+    event = team.shop.event
+    old = f"/hooks/forms/{event.form_token}"
+    lead = {"Name": "Anna"}
+    assert client.post(old, lead).status_code == 200  # and its lookup is now cached
+    client.force_login(team.owner)
+    client.post(rotate_url(team.shop))
+    event.refresh_from_db()
+    assert client.post(old, lead).status_code == 401
+    assert client.post(f"/hooks/forms/{event.form_token}", lead).status_code == 200
+    assert EventRecord.objects.filter(event=event).count() == 2
