@@ -201,7 +201,12 @@ def run_database(label: str, orders: int, rounds: int) -> dict[str, Any]:
     except NoReverseMatch:
         url = None
     if url is not None:
-        client = Client()
+        from urllib.parse import urlsplit
+
+        from django.conf import settings
+
+        # The page as served: the installation's own host name passes ALLOWED_HOSTS.
+        client = Client(HTTP_HOST=urlsplit(settings.BASE_URL).netloc)
         client.force_login(user)
 
         def page() -> None:
