@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import certifi
+import httpcore
 import httpx
 import orjson
 from django.conf import settings
@@ -178,6 +179,74 @@ def check_url(url: str) -> None:
         pass
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits no longer than what is left of the
+    request's deadline: httpx's timeouts are per read, so a receiver trickling a byte at a
+    time could otherwise hold a send (and the worker, past its lease) for hours."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self.stream = stream
+        self.deadline = deadline
+
+    def _left(self, timeout: float | None) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("The request's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self._left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self._left(timeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self.stream.start_tls(ssl_context, server_hostname, self._left(timeout))
+        return _DeadlineStream(tls, self.deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ConnectTimeout("The request's deadline passed")
+        timeout = left if timeout is None else min(timeout, left)
+        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, self.deadline)
+
+
+def _transport(deadline: float) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(verify=_tls_context(), trust_env=False)
+    # httpx has no total timeout and does not expose httpcore's network backend; its pool is
+    # replaced by one on the deadline-keeping backend (tests/notify/test_http_guard.py
+    # would notice an httpx upgrade that broke this).
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=_tls_context(), network_backend=_DeadlineBackend(deadline)
+    )
+    return transport
+
+
 def _pinned(url: str, ip: IPAddress) -> str:
     parts = urlsplit(url)
     host = f"[{ip}]" if ip.version == 6 else str(ip)
@@ -203,13 +272,14 @@ def request(
     """
     timeout = timeout or settings.OUTBOUND_TIMEOUT_SECONDS
     max_bytes = max_bytes or settings.OUTBOUND_MAX_RESPONSE_BYTES
+    # The whole request, redirects and body included, ends by this deadline.
     deadline = time.monotonic() + timeout * 3
     redirects: list[str] = []
     base_headers = {"User-Agent": user_agent(), **(headers or {})}
     # A client per call, never a shared pool: connections are keyed by the pinned address,
     # and one opened for a host name must not carry another host's request.
     with httpx.Client(
-        verify=_tls_context(),
+        transport=_transport(deadline),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         follow_redirects=False,
         trust_env=False,  # a proxy from the environment would bypass the address guard

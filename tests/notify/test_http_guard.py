@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -188,6 +190,40 @@ def test_it_caps_the_response_size(server: LocalHTTPServer, settings: Any) -> No
     settings.OUTBOUND_MAX_RESPONSE_BYTES = 100_000
     with pytest.raises(http.OutboundError, match="larger than"):
         http.request("GET", f"{server.url}/big")
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[int]:
+    """Answers with one byte of its headers every 0.1 s, for up to 6 s: never a read timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 60:
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+def test_it_bounds_the_whole_request_not_each_read(trickling_server: int, settings: Any) -> None:
+    # Per-read timeouts alone let a receiver hold a send (and a worker, past its lease) for
+    # as long as it likes by trickling bytes; the request as a whole has a deadline.
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    started = time.monotonic()
+    with pytest.raises(http.OutboundError, match="Timed out"):
+        http.request("POST", f"http://127.0.0.1:{trickling_server}/", content=b"{}", timeout=0.5)
+    assert time.monotonic() - started < 3
 
 
 def test_it_treats_only_public_addresses_as_public() -> None:
