@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from django.utils.http import parse_header_parameters
 from pydantic import TypeAdapter, ValidationError
 
@@ -185,7 +186,9 @@ def _json(body: bytes) -> list[Pair]:
 
     An object whose `data` is an array is read as the tracking API reads it (its `event`, if
     any, is ignored: the URL names the event); any other object is `{"name": value}` in
-    order, a value being a string, a number, or an array of them (one pair each).
+    order: a string as it is, a number as its digits, an array as one pair per element, and
+    anything else (true, null, an object: a builder's nested order data) as its JSON text,
+    so that no lead is refused for its shape.
     """
     payload = _parse_json(body)
     if not isinstance(payload, dict):
@@ -204,26 +207,20 @@ def _json(body: bytes) -> list[Pair]:
             ) from None
         return [(item.name, item.value) for item in items]
     pairs: list[Pair] = []
-    errors: dict[str, list[str]] = {}
     for name, value in payload.items():
-        values = value if isinstance(value, list) else [value]
-        for one in values:
-            text = _json_value(one)
-            if text is None:
-                errors[name] = ["Must be a string, a number or an array of them."]
-                break
-            pairs.append((name, text))
-    if errors:
-        raise FormRefused(error(422, "Validation error", "validation_error", errors=errors))
+        for one in value if isinstance(value, list) else [value]:
+            pairs.append((name, _json_value(one)))
     return pairs
 
 
-def _json_value(value: Any) -> str | None:
+def _json_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return None
+    if value is None:
+        return ""
+    return orjson.dumps(value).decode()
 
 
 def _label(name: str) -> str:

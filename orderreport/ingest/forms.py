@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core import signing
@@ -249,7 +249,17 @@ def _form(environ: Mapping[str, Any], read: BodyReader, key: str, html: bool) ->
         # Never an open redirect: anything but the project's own sites is ignored.
         back = referer if _on_domains(referer, info.domains) else None
         next_url = thanks_url(back or (source + "/"))
-    return Answer(303, headers={"Location": iri_to_uri(next_url)})
+    return Answer(303, headers={"Location": _location(next_url)})
+
+
+def _location(url: str) -> str:
+    """A URL as a Location header carries it: ASCII, the host in IDNA form (пример.рф)."""
+    parts = urlsplit(url)
+    if not parts.netloc.isascii():
+        host = origin_host(f"{parts.scheme}://{parts.netloc}") or ""
+        port = f":{parts.port}" if parts.port else ""
+        parts = parts._replace(netloc=host + port)
+    return iri_to_uri(urlunsplit(parts))
 
 
 def thanks_url(back: str) -> str:

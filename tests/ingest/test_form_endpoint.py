@@ -184,6 +184,26 @@ def test_it_takes_a_flat_json_object(forms: Forms, shop: Shop) -> None:
     ]  # fmt: skip
 
 
+def test_it_keeps_other_json_values_as_json_text(forms: Forms, shop: Shop) -> None:
+    # A builder's nested order data is kept, not refused with the lead.
+    body = json.dumps({"Имя": "Анна", "payment": {"sum": 1500, "products": ["Стул"]},
+                       "agree": True, "promo": None})  # fmt: skip
+    response = forms.post(f"/f/{shop.event.key}", body, "application/json")
+    assert response.status_code == 201, response.content
+    assert pairs_of(only_record(shop)) == [
+        ("Имя", "Анна"), ("payment", '{"sum":1500,"products":["Стул"]}'), ("agree", "true"),
+        ("promo", ""),
+    ]  # fmt: skip
+
+
+def test_it_redirects_to_a_next_on_an_internationalised_domain(forms: Forms, shop: Shop) -> None:
+    Domain.objects.create(project=shop.project, host="xn--e1afmkfd.xn--p1ai")
+    response = forms.browser(shop, [("a", "1"), ("_next", "https://пример.рф/спасибо")])
+    assert response["Location"] == (
+        "https://xn--e1afmkfd.xn--p1ai/%D1%81%D0%BF%D0%B0%D1%81%D0%B8%D0%B1%D0%BE"
+    )
+
+
 def test_it_takes_the_tracking_apis_json_shape(forms: Forms, shop: Shop) -> None:
     body = {"event": "ignored", "data": [{"name": "Имя", "value": "Анна"},
                                         {"name": "n", "value": 7}]}  # fmt: skip
