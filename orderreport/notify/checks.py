@@ -6,12 +6,12 @@ import ipaddress
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 
 @register()
-def check_notify_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    problems: list[Error] = []
+def check_notify_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
     for network in settings.OUTBOUND_ALLOWED_NETWORKS:
         try:
             ipaddress.ip_network(network.strip(), strict=False)
@@ -29,6 +29,21 @@ def check_notify_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]
                 f"TELEGRAM_API_BASE must be an http(s) URL, not {settings.TELEGRAM_API_BASE!r}.",
                 hint="Leave it unset for https://api.telegram.org.",
                 id="notify.E002",
+            )
+        )
+    # A send may take up to 3 x the timeout (notify/http.py); a lease shorter than that can
+    # run out during a send, and another worker would then send the same delivery again.
+    longest_send = 3 * settings.OUTBOUND_TIMEOUT_SECONDS
+    lease = settings.NOTIFY_LEASE_SECONDS
+    if lease <= longest_send:
+        problems.append(
+            Warning(
+                f"NOTIFY_LEASE_SECONDS ({lease}) is not longer than one "
+                f"send may take (3 x OUTBOUND_TIMEOUT_SECONDS = {longest_send:g} s): a slow "
+                "receiver can get the same notification twice.",
+                hint=f"Set NOTIFY_LEASE_SECONDS above {longest_send:g} (default 300), or "
+                "lower OUTBOUND_TIMEOUT_SECONDS.",
+                id="notify.W001",
             )
         )
     return problems
