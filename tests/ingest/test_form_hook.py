@@ -146,3 +146,25 @@ def test_the_urlconf_serves_the_same_endpoints(shop: Shop) -> None:
 @pytest.mark.parametrize("path", ["/hooks/forms/", "/hooks/forms/a/b", "/f/", "/f/a/b"])
 def test_other_paths_are_not_endpoints(client: Client, path: str) -> None:
     assert client.post(path, "a=1", content_type="text/plain").status_code == 404
+
+
+def test_production_serves_both_endpoints_without_the_sites_chain(shop: Shop) -> None:
+    from tests.ingest.form_helpers import BROWSER_ACCEPT
+    from tests.ingest.test_hot_path import wsgi_call
+
+    form = {"CONTENT_TYPE": "application/x-www-form-urlencoded"}
+    status, headers, content = wsgi_call(
+        "POST", f"/f/{shop.event.key}", b"a=1", HTTP_ORIGIN=shop.origin,
+        HTTP_ACCEPT=BROWSER_ACCEPT, **form,
+    )  # fmt: skip
+    assert status == 303
+    assert headers["location"].startswith("/forms/thanks/?back=")
+    assert "x-frame-options" not in headers and "set-cookie" not in headers
+    status, headers, content = wsgi_call(
+        "POST", f"/hooks/forms/{shop.event.form_token}/", b"test=test", **form
+    )
+    assert (status, content) == (200, b"ok")
+    assert "x-frame-options" not in headers
+    status, headers, content = wsgi_call("GET", "/forms/thanks/")
+    assert status == 200 and headers["x-frame-options"] == "DENY"  # a page of the site
+    assert len(records(shop)) == 1
