@@ -90,18 +90,16 @@ def _codec(charset: str | None) -> str:
     return name
 
 
-def parse_form(content_type: str, body: bytes, *, multipart: bool = True) -> list[Pair]:
+def parse_form(content_type: str, body: bytes) -> list[Pair]:
     """The body's fields in order, by its Content-Type; raises FormRefused."""
     mime, params = parse_header_parameters(content_type or "")
     if mime == "application/x-www-form-urlencoded":
         return _urlencoded(body, _codec(params.get("charset")))
-    if mime == "multipart/form-data" and multipart:
+    if mime == "multipart/form-data":
         return _multipart(body, params.get("boundary", ""), _codec(params.get("charset")))
     if mime == "application/json":
         return _json(body)
-    supported = "application/x-www-form-urlencoded, " + (
-        "multipart/form-data or application/json" if multipart else "or application/json"
-    )
+    supported = "application/x-www-form-urlencoded, multipart/form-data or application/json"
     raise FormRefused(
         error(415, f"Unsupported content type: send {supported}", "unsupported_media_type")
     )

@@ -136,7 +136,7 @@ def visitor_language(environ: Mapping[str, Any]) -> str:
 
 def _http_url(value: str) -> str | None:
     """An absolute http(s) URL safe to put in a Location header or a link, else None."""
-    value = header_text(value).strip()
+    value = value.strip()
     if not value or len(value) > _MAX_URL or not value.isprintable() or "\\" in value:
         return None
     try:
@@ -194,9 +194,9 @@ def _limited(info: FormInfo, ip: str | None) -> Answer | None:
     return answer
 
 
-def _fields(environ: Mapping[str, Any], body: bytes, multipart: bool = True) -> Fields | Answer:
+def _fields(environ: Mapping[str, Any], body: bytes) -> Fields | Answer:
     try:
-        return split_fields(parse_form(environ.get("CONTENT_TYPE", ""), body, multipart=multipart))
+        return split_fields(parse_form(environ.get("CONTENT_TYPE", ""), body))
     except FormRefused as exc:
         return exc.answer
 
@@ -217,7 +217,7 @@ def _form(environ: Mapping[str, Any], read: BodyReader, key: str, html: bool) ->
     if info is None:
         return error(401, "Invalid event key", "invalid_event_key")
     origin = header_text(environ.get("HTTP_ORIGIN", ""))
-    referer = _http_url(environ.get("HTTP_REFERER", ""))
+    referer = _http_url(header_text(environ.get("HTTP_REFERER", "")))
     # A browser may leave Origin out of a form post (older ones did on same-origin
     # navigations); then its Referer's scheme://host[:port] is checked the same way.
     source = origin if origin else _url_origin(referer)
@@ -366,7 +366,7 @@ def error_page(answer: Answer, environ: Mapping[str, Any]) -> Answer:
         "message": str(body.get("message", "")),
         "code": code,
         "errors": sorted(errors.items()) if errors else [],
-        "back": _http_url(environ.get("HTTP_REFERER", "")),
+        "back": _http_url(header_text(environ.get("HTTP_REFERER", ""))),
     }
     with translation.override(visitor_language(environ)):
         context["title"] = _SERVER_TITLE if server else _TITLES.get(code, _DEFAULT_TITLE)
