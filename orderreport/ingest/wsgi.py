@@ -70,12 +70,13 @@ def host_allowed(environ: Mapping[str, Any]) -> bool:
     return _host_allowed(host, tuple(settings.ALLOWED_HOSTS), settings.DEBUG)
 
 
+# Built once: the tracking endpoints cost a dict lookup per request, as before the forms.
+_SERVED: dict[str, Endpoint] = {path: functools.partial(respond, v) for path, v in ROUTES.items()}
+
+
 def endpoint(path: str) -> Endpoint | None:
     """The endpoint this application serves at `path`, else None (Django serves it)."""
-    view = ROUTES.get(path)
-    if view is not None:
-        return functools.partial(respond, view)
-    return forms.route(path)
+    return _SERVED.get(path) or forms.route(path)
 
 
 def _answer(serve: Endpoint, environ: Mapping[str, Any]) -> Answer:
