@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for
 from orderreport.notify import services
@@ -31,6 +31,7 @@ def _language(request: HttpRequest) -> str:
 
 
 @login_required
+@require_GET
 def channels(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_for(request.user, project_id)  # type: ignore[arg-type]
     items = list(Channel.objects.filter(project=access.project).prefetch_related("events"))
