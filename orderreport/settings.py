@@ -129,6 +129,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and rate limits ------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "or")
+# Every Redis client of the app (the cache, the rate limits, the one-round-trip admission) gives
+# up after these. Redis answers in well under a millisecond, so waiting longer only helps a
+# Redis that is hung (accepts, never answers); redis-py's own 5 s, with its retries, cost an
+# order about 20 s. A request that gives up goes on without Redis (docs/operations.md,
+# "Failure modes"), and while Redis is out only one request a second tries it again.
+REDIS_CONNECT_TIMEOUT_SECONDS = env_float("REDIS_CONNECT_TIMEOUT_SECONDS", 0.5, minimum=0.01)
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.5, minimum=0.01)
+REDIS_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+}
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
@@ -136,6 +147,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": REDIS_OPTIONS,
         }
     }
 else:

@@ -112,10 +112,14 @@ def _evalsha(keys: list[str], args: list[int]) -> Any:
         except NoScriptError:
             # Redis restarted or its scripts were flushed: load ours again.
             ratelimit.redis_client().script_load(_SCRIPT)
-        except (RedisConnectionError, RedisTimeoutError):
+        except RedisConnectionError:
             conn.disconnect()  # reconnects on the next send
             if attempt:
                 raise
+        except RedisTimeoutError:
+            # Hung, not restarted: trying again would only wait as long a second time.
+            conn.disconnect()
+            raise
         except BaseException:
             conn.disconnect()  # an answer may still be on its way: never read it as ours
             raise
@@ -157,7 +161,11 @@ def admit(raw_key: str, client_ip: str) -> tuple[KeyInfo | None, int]:
     """(the key's KeyInfo, or None if unknown or inactive; 0, or Retry-After seconds)."""
     if len(raw_key) > MAX_KEY_LENGTH:
         return None, 0
-    if settings.REDIS_URL:
+    if not settings.REDIS_URL:
+        pass
+    elif not cache_outage.available():
+        cache_outage.skipped()  # Redis is out: the slow path asks nothing of it either
+    else:
         try:
             admitted = _admit_redis(raw_key, client_ip)
         except Exception as exc:  # Redis down: the slow path below copes (database, no limits)

@@ -117,12 +117,15 @@ def get_key_info(raw_key: str) -> KeyInfo | None:
     # PostgreSQL refuses NUL in a query parameter (a database error, not "no such key").
     if len(raw_key) > MAX_KEY_LENGTH or "\x00" in raw_key:
         return None
+    if not cache_outage.available():  # admission.py counted this request
+        return load_key_info(raw_key)
     ckey = cache_key(raw_key)
     try:
         cached = cache.get(ckey)
     except Exception as exc:  # a cache outage must not take the API down; the database answers
         cache_outage.failed("key lookup; falling back to the database", exc)
         return load_key_info(raw_key)
+    cache_outage.succeeded()
     if cached is not None:
         return cached or None
     info = load_key_info(raw_key)
@@ -180,12 +183,16 @@ def get_form_info(by: str, value: str) -> FormInfo | None:
     """FormInfo for an event key (`by="key"`) or form token (`by="form_token"`), cached."""
     if not value or len(value) > MAX_KEY_LENGTH or "\x00" in value:
         return None
+    if not cache_outage.available():
+        cache_outage.skipped()
+        return load_form_info(by, value)
     ckey = form_cache_key(by, value)
     try:
         cached = cache.get(ckey)
     except Exception as exc:
         cache_outage.failed("form lookup; falling back to the database", exc)
         return load_form_info(by, value)
+    cache_outage.succeeded()
     if cached is not None:
         return cached or None
     info = load_form_info(by, value)

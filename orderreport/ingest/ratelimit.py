@@ -32,7 +32,12 @@ from orderreport.outage import cache_outage
 def _limiter() -> SlidingWindowCounterRateLimiter:
     store: Storage
     if settings.REDIS_URL:
-        store = RedisStorage(settings.REDIS_URL, key_prefix=f"{settings.CACHE_KEY_PREFIX}:rl")
+        store = RedisStorage(
+            settings.REDIS_URL,
+            key_prefix=f"{settings.CACHE_KEY_PREFIX}:rl",
+            # The same timeouts as the cache; admission.py's connections inherit them too.
+            **settings.REDIS_OPTIONS,
+        )
     else:
         store = MemoryStorage()
     return SlidingWindowCounterRateLimiter(store)
@@ -99,6 +104,9 @@ def check_form(event_id: int, client_ip: str | None) -> int:
 def _check(counters: Sequence[tuple[RateLimitItem, str]]) -> int:
     if not settings.RATE_LIMITS_ENABLED:
         return 0
+    redis = bool(settings.REDIS_URL)
+    if redis and not cache_outage.available():
+        return 0  # as when Redis does not answer: the request goes through
     limiter = _limiter()
     try:
         for item, ident in counters:
@@ -106,6 +114,9 @@ def _check(counters: Sequence[tuple[RateLimitItem, str]]) -> int:
                 return retry_after(item, ident)
     except Exception as exc:  # an unreachable Redis must not turn every order away
         cache_outage.failed("rate limit check; letting the request through", exc)
+    else:
+        if redis:
+            cache_outage.succeeded()
     return 0
 
 
@@ -114,11 +125,17 @@ def over_form_rate(client_ip: str) -> bool:
 
     A spam rule, not a limit (ingest/spam.py): the post is still recorded, flagged.
     """
+    redis = bool(settings.REDIS_URL)
+    if redis and not cache_outage.available():
+        return False
     try:
-        return not _limiter().hit(_form_item(), f"f{client_ip}")
+        over = not _limiter().hit(_form_item(), f"f{client_ip}")
     except Exception as exc:  # Redis down: no post is called spam for it
         cache_outage.failed("form rate check; not flagging the post", exc)
         return False
+    if redis:
+        cache_outage.succeeded()
+    return over
 
 
 def retry_after(item: RateLimitItem, ident: str) -> int:
@@ -148,9 +165,10 @@ def redis_client() -> Any:
 
 
 def _on_setting_changed(setting: str, **kwargs: object) -> None:
-    names = ("REDIS_URL", "CACHE_KEY_PREFIX")
-    if setting.startswith(("RATE_LIMIT", "FORM_RATE")) or setting in names:
+    if setting.startswith(("RATE_LIMIT", "FORM_RATE", "REDIS_")) or setting == "CACHE_KEY_PREFIX":
         reset_caches()
+    if setting.startswith("REDIS_") or setting == "CACHES":
+        cache_outage.forget()  # another Redis: what this one did says nothing of it
 
 
 setting_changed.connect(_on_setting_changed)

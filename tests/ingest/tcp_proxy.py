@@ -7,6 +7,9 @@ PostgreSQL's ReadyForQuery, so the statements it carried have all run) is swallo
 sides of that connection are closed. To the client it is a connection lost after its COMMIT
 was sent and executed, the one case where it cannot know what happened.
 
+`hang()` makes it a hung server instead: connections are accepted and never answered (a Redis
+that stopped responding); `hang(False)` closes them, and new connections are piped again.
+
 Every loop is bounded: sockets poll with a short timeout and check `closed`, and a doomed
 connection is cut after DOOM_SECONDS even if the answer never ends.
 """
@@ -31,6 +34,8 @@ class TcpProxy:
         self.closed = False
         self.dropped = 0  # answers swallowed (connections cut)
         self.connections = 0
+        self.hung = False
+        self._hung: list[socket.socket] = []
         self._marker: bytes | None = None
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -56,7 +61,20 @@ class TcpProxy:
                 return True
         return False
 
+    def hang(self, on: bool = True) -> None:
+        """Accept and never answer (on), or close the hung connections and pipe again (off)."""
+        with self._lock:
+            self.hung = on
+            hung: list[socket.socket] = []
+            if not on:
+                hung, self._hung = self._hung, []
+        for sock in hung:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
     def close(self) -> None:
+        self.hang(False)
         self.closed = True
         self._accepting.join(timeout=5)
         for thread in self._threads:
@@ -71,6 +89,10 @@ class TcpProxy:
                 continue
             except OSError:
                 return
+            with self._lock:
+                if self.hung:
+                    self._hung.append(client)  # what it sends is never read nor answered
+                    continue
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
             except OSError:

@@ -258,14 +258,17 @@ def server_env(tmp_path: Path, port: int) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+def running_server(
+    tmp_path: Path, threads: int = 16, **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """`orderreport serve` (one process), its URL and its log; `env` overrides server_env."""
     port = free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "orderreport", "serve", "--port", str(port),
-             "--workers", "1", "--threads", "16"],
-            env=server_env(tmp_path, port),
+             "--workers", "1", "--threads", str(threads)],
+            env={**server_env(tmp_path, port), **env},
             cwd=django_settings.ROOT_DIR,
             stdout=out,
             stderr=subprocess.STDOUT,
