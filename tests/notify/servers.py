@@ -42,9 +42,9 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class LocalHTTPServer:
-    """A threaded HTTP server on 127.0.0.1 that records every request it gets."""
+    """A threaded HTTP server on 127.0.0.1 (or `host`) that records every request it gets."""
 
-    def __init__(self, handler: Handler, port: int = 0) -> None:
+    def __init__(self, handler: Handler, port: int = 0, host: str = "127.0.0.1") -> None:
         self.handler = handler
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -76,7 +76,7 @@ class LocalHTTPServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = _QuietServer(("127.0.0.1", port), _Handler)
+        self.httpd = _QuietServer((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -87,7 +87,7 @@ class LocalHTTPServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.httpd.server_address[0]}:{self.port}"
 
     def close(self) -> None:
         self.httpd.shutdown()
