@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -32,6 +33,7 @@ from django.db import connection, connections
 from orderreport.accounts.models import Usage
 from orderreport.orders.models import Order
 from tests.conftest import CACHE_KEY_PREFIX, Api, Shop
+from tests.ingest.tcp_proxy import TcpProxy
 
 committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 BOUND = 10.0  # seconds: far above any of these answers, far below "stuck"
@@ -173,6 +175,65 @@ def test_redis_down_is_logged_once_not_with_every_request(
         counts.append(sum(r.levelno >= logging.ERROR for r in caplog.records))
     lines = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
     assert counts[-1] == counts[0], (counts, lines[: counts[0] + 3])
+
+
+def redis_through(proxy: TcpProxy, settings: Any) -> None:
+    """Point the cache, the rate limits and the admission script at `proxy`."""
+    url = f"redis://127.0.0.1:{proxy.port}/0"
+    settings.REDIS_URL = url
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": getattr(django_settings, "REDIS_OPTIONS", {}),
+        }
+    }
+
+
+@committed
+def test_a_redis_outage_is_summed_up_once_a_minute_with_a_count_and_its_end_once(
+    api: Api, shop: Shop, settings: Any, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    from orderreport.outage import cache_outage
+
+    real = django_settings.REDIS_URL  # before redis_through() points it at the proxy
+    # Connections are accepted and closed at once (the upstream port is dead): Redis down.
+    proxy = TcpProxy(("127.0.0.1", free_port()))
+    try:
+        redis_through(proxy, settings)
+        monkeypatch.setattr(cache_outage, "REPORT_SECONDS", 1.0, raising=False)  # "a minute"
+        caplog.set_level(logging.INFO)
+        for n in range(50):
+            if n == 25:
+                time.sleep(1.1)
+            response = api.order({"id": f"down-{n}", "total": 1}, shop.key.key)
+            assert response.status_code == 201, response.content
+        records = [r for r in caplog.records if r.name == "orderreport.cache"]
+        lines = [r.getMessage() for r in records]
+        assert sum(r.exc_info is not None for r in records) == 1, lines  # the first only
+        assert "cache (Redis) unavailable (" in lines[0]
+        summaries = [m for m in lines if "requests served without it in the last" in m]
+        assert 1 <= len(summaries) <= 3, lines
+        assert all("unavailable since 20" in m for m in summaries)
+        assert len(records) <= 4, lines
+        if not real:
+            return  # no real Redis in this run to come back
+        parts = urlsplit(real)
+        proxy.upstream = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        caplog.clear()
+        time.sleep(1.2)  # the next request tries Redis again (Outage.RETRY_SECONDS)
+        for n in range(5):
+            response = api.order({"id": f"back-{n}", "total": 1}, shop.key.key)
+            assert response.status_code == 201, response.content
+        lines = [r.getMessage() for r in caplog.records if r.name == "orderreport.cache"]
+        recovered = [m for m in lines if "cache (Redis) recovered after" in m]
+        assert len(recovered) == 1, lines
+        assert "requests served without it" in recovered[0]
+        assert all(m in recovered or "served without it in the last" in m for m in lines), lines
+    finally:
+        cache_outage.succeeded()
+        proxy.close()
 
 
 # --- SQLite: the database write-locked elsewhere for long --------------------------------------
