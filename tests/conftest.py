@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 import pytest
@@ -14,12 +15,13 @@ from django.core import signals
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections, connection
+from django.db.models.signals import post_migrate
 from django.http import HttpResponse
 from django.test import Client
 from django.test.client import ClientHandler
 from hypothesis import settings as hypothesis_settings
 
-from orderreport.accounts.models import Account, User
+from orderreport.accounts.models import Account, Plan, User
 from orderreport.accounts.services import create_account, get_plan
 from orderreport.projects.models import ApiKey, Domain, Event, Project
 from orderreport.translations import compile_messages
@@ -28,6 +30,9 @@ from orderreport.translations import compile_messages
 # keeps exploring new ones and remembers failures in .hypothesis/.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+# The data migration that seeds the plans (a module name Python cannot import by statement).
+_PLAN_SEED = import_module("orderreport.accounts.migrations.0002_seed_plans")
 
 compile_messages()  # Russian pages need the compiled catalog, also when pytest runs alone
 
@@ -259,6 +264,39 @@ def _live_server_like_production() -> Iterator[None]:
     testcases._MediaFilesHandler = lambda app: ProductionEntryPoint(media(app))  # type: ignore[misc,assignment]
     yield
     testcases._MediaFilesHandler = media  # type: ignore[misc]
+
+
+def seed_plans() -> None:
+    """Put back the plans orderreport/accounts/migrations/0002_seed_plans.py seeds."""
+    from django.apps import apps
+
+    _PLAN_SEED.seed(apps, None)
+
+
+# A transactional test ends with a flush, which also empties the seeded plans. Django sends
+# post_migrate after that flush (unless the test restores a serialized copy instead), so the
+# next test finds the plans again.
+post_migrate.connect(
+    lambda sender, **kwargs: seed_plans() if sender.label == "accounts" else None,
+    weak=False,
+    dispatch_uid="tests-reseed-plans",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _seeded_plans(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """`--reuse-db` keeps the database the last run left, and a transactional test may have
+    left it flushed: the plans come back, also into the copy serialized rollbacks restore."""
+    with django_db_blocker.unblock():
+        missing = {name for name, _title, _limit in _PLAN_SEED.PLANS} - set(
+            Plan.objects.values_list("name", flat=True)
+        )
+        if missing:
+            seed_plans()
+            if hasattr(connection, "_test_serialized_contents"):
+                connection._test_serialized_contents = (  # type: ignore[attr-defined]
+                    connection.creation.serialize_db_to_string()
+                )
 
 
 @pytest.fixture(scope="session", autouse=True)
