@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,27 @@ from tests.conftest import Api, Shop
 from tests.notify.servers import FakeTelegram, LocalHTTPServer, Mailbox, Request, start_smtp
 
 BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+# Processes a test started (`orderreport worker`); none outlives its test, failed or not.
+_children: list[subprocess.Popen[bytes]] = []
+
+
+def spawned(process: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+    """Kill `process` when the current test ends, if it is still running then."""
+    _children.append(process)
+    return process
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    yield
+    while _children:
+        child = _children.pop()
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=10)
+        if child.stdout is not None:
+            child.stdout.close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from orderreport.notify.models import Attempt, Delivery
 from orderreport.notify.outbox import enqueue_test
 from orderreport.notify.worker import Worker, claim, renew, retry_delay
 from tests.conftest import Api, Shop
-from tests.notify.conftest import Receiver, place_order, run_worker, webhook_channel
+from tests.notify.conftest import Receiver, place_order, run_worker, spawned, webhook_channel
 from tests.notify.servers import LocalHTTPServer, Request, free_port
 
 
@@ -162,12 +162,15 @@ def _worker_env(**extra: str) -> dict[str, str]:
 
 
 def _start_worker(*args: str, **env: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "orderreport", "worker", *args],
-        env=_worker_env(**env),
-        cwd=django_settings.ROOT_DIR,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    """`orderreport worker`, killed when the test ends however it ends."""
+    return spawned(
+        subprocess.Popen(
+            [sys.executable, "-m", "orderreport", "worker", *args],
+            env=_worker_env(**env),
+            cwd=django_settings.ROOT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
     )
 
 
