@@ -37,10 +37,15 @@ def _api_handler() -> WSGIHandler:
 api = _api_handler()
 
 # Imported after Django is set up (get_wsgi_application above).
+from django.conf import settings  # noqa: E402
+
 from orderreport.ingest import wsgi as tracking  # noqa: E402
+from orderreport.slowclients import with_read_deadline  # noqa: E402
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    # granian would let a client take forever over its body, holding this thread meanwhile.
+    with_read_deadline(environ, settings.REQUEST_READ_TIMEOUT_SECONDS)
     path = environ.get("PATH_INFO", "")
     if tracking.endpoint(path) is not None:
         return tracking.application(environ, start_response)

@@ -42,8 +42,10 @@ from orderreport.ingest.http import (
     ALLOW,
     Answer,
     BodyReader,
+    BodyTimeout,
     UnreadableBody,
     answer_request,
+    body_timeout,
     check_origin,
     client_ip,
     error,
@@ -178,6 +180,8 @@ def form_answer(environ: Mapping[str, Any], read: BodyReader, key: str) -> Answe
 def _read(read: BodyReader) -> bytes | Answer:
     try:
         body = read(settings.API_MAX_BODY_BYTES)
+    except BodyTimeout:
+        return body_timeout()
     except UnreadableBody:
         return error(422, "Invalid data payload", "invalid_payload")
     if body is None:

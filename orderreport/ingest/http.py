@@ -33,6 +33,7 @@ from orderreport.ingest.meta import RequestMeta
 from orderreport.ingest.writer import OutcomeUnknown
 from orderreport.outage import Outage
 from orderreport.projects.domains import host_matches, origin_host
+from orderreport.slowclients import RequestTimeout
 
 log = logging.getLogger(__name__)
 outage = Outage("database", log)
@@ -71,6 +72,15 @@ def error_response(status: int, message: str, code: str) -> HttpResponse:
 
 class UnreadableBody(Exception):
     """The client's body could not be read (the connection broke mid-upload)."""
+
+
+class BodyTimeout(UnreadableBody):
+    """The client did not send its whole body by REQUEST_READ_TIMEOUT_SECONDS."""
+
+
+def body_timeout() -> Answer:
+    """The answer to a client that did not send its body in time."""
+    return error(408, "Request body not received in time", "request_timeout")
 
 
 def server_key_in_browser() -> Answer:
@@ -190,6 +200,8 @@ def read_wsgi_body(environ: Mapping[str, Any], limit: int) -> bytes | None:
         return b""
     try:
         body: bytes = environ["wsgi.input"].read(declared)
+    except RequestTimeout as exc:
+        raise BodyTimeout from exc
     except OSError as exc:
         raise UnreadableBody from exc
     return body if len(body) <= limit else None
@@ -368,6 +380,8 @@ def _checked(view: TrackingView, environ: Mapping[str, Any], read: BodyReader) -
     """
     try:
         body = read(settings.API_MAX_BODY_BYTES)
+    except BodyTimeout:
+        return body_timeout()
     except UnreadableBody:
         return error(422, "Invalid data payload", "invalid_payload")
     if body is None:

@@ -1,13 +1,17 @@
 """Fault injection against a live `orderreport serve`: what hangs rather than dies.
 
 A Redis that accepts connections and never answers (tcp_proxy.TcpProxy.hang), and clients that
-send their request bodies a byte at a time. Dead dependencies: test_faults_server.py. Timing
-assertions only prove that waits are bounded.
+send their request bodies a byte at a time (issue 12 items 14 and 15). Dead dependencies:
+test_faults_server.py. Timing assertions only prove that waits are bounded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
+import select
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -91,3 +95,66 @@ def test_a_hung_redis_costs_each_order_a_bounded_wait_and_redis_is_used_again_wh
             assert seconds < 1.0  # no timeout paid any more
     finally:
         proxy.close()
+
+
+# --- Clients that send their bodies a byte at a time -------------------------------------------
+
+THREADS = 4  # the server's threads: fewer than the slow clients
+SLOW_CLIENTS = 8
+READ_TIMEOUT = 2.0  # REQUEST_READ_TIMEOUT_SECONDS of the server under test
+BYTE_EVERY = 0.5  # a slow client's pace: its ~40-byte body would take 20 s
+
+
+def slow_order(url: str, shop: Shop, order_id: str) -> tuple[bytes, float]:
+    """Send an order's headers at once and its body a byte at a time; what came back, when."""
+    parts = urlsplit(url)
+    body = json.dumps({"id": order_id, "total": 1}).encode()
+    head = (
+        f"POST /api/orders/track HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"X-API-KEY: {shop.key.key}\r\nOrigin: {shop.origin}\r\n\r\n"
+    ).encode()
+    start = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(head)
+        answer = b""
+        for byte in body:
+            readable, _, _ = select.select([sock], [], [], BYTE_EVERY)
+            if readable:
+                answer = sock.recv(4096)  # an answer (or the connection closed) ends it
+                break
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+        else:
+            sock.settimeout(10)
+            with contextlib.suppress(OSError):
+                answer = sock.recv(4096)
+    return answer, time.monotonic() - start
+
+
+@committed
+def test_slow_clients_get_408_and_do_not_hold_the_server_from_other_clients(
+    shop: Shop, tmp_path: Path
+) -> None:
+    env = {"REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT), "REDIS_URL": ""}
+    with running_server(tmp_path, threads=THREADS, **env) as (_server, url, log):
+        with ThreadPoolExecutor(max_workers=SLOW_CLIENTS) as pool:
+            slow = [pool.submit(slow_order, url, shop, f"slow-{n}") for n in range(SLOW_CLIENTS)]
+            time.sleep(BYTE_EVERY * 2)  # every thread of the server is reading a slow body
+            # A client sending its order at once gets its answer within a bound: at worst it
+            # waits for a thread until the slow clients ahead of it reach their deadline.
+            response, seconds = post_order(url, shop, "normal")
+            assert response.status_code == 201, (response.content, log.read_text()[-3000:])
+            assert seconds < READ_TIMEOUT * 2 + 2, seconds
+            answers = [f.result(timeout=60) for f in slow]
+        for answer, seconds in answers:
+            assert answer.startswith(b"HTTP/1.1 408 "), answer
+            assert b'"code":"request_timeout"' in answer, answer
+            assert READ_TIMEOUT - 0.5 < seconds < READ_TIMEOUT * 2 + 2, seconds
+        assert set(Order.objects.values_list("external_id", flat=True)) == {"normal"}
+        # The server is itself again.
+        response, seconds = post_order(url, shop, "after")
+        assert response.status_code == 201
+        assert seconds < 2

@@ -47,6 +47,9 @@ class Command(BaseCommand):
         # 0.53-0.56, 48 no more. Order and event threads need no database connection of their
         # own; page threads keep one each.
         threads = options["threads"] or 32
+        # Headers are read by granian under this timeout (at most 60 s, its limit), without a
+        # Python thread; the body under the app's own deadline (orderreport/slowclients.py).
+        header_ms = max(1, min(60_000, round(settings.REQUEST_READ_TIMEOUT_SECONDS * 1000)))
         env = os.environ.copy()
         env.setdefault("DB_CONN_MAX_AGE", "600")
         env.setdefault("DJANGO_SETTINGS_MODULE", "orderreport.settings")
@@ -58,6 +61,7 @@ class Command(BaseCommand):
             "--workers", str(workers),
             "--blocking-threads", str(threads),
             "--no-ws",
+            "--http1-header-read-timeout", str(header_ms),
             "--respawn-failed-workers",
             # Static files come from WhiteNoise, not granian's own static route: granian sends
             # no nosniff or HSTS header, and WhiteNoise lets browsers keep hashed names forever.
