@@ -294,9 +294,7 @@ def _seeded_plans(django_db_setup: Any, django_db_blocker: Any) -> None:
         if missing:
             seed_plans()
             if hasattr(connection, "_test_serialized_contents"):
-                connection._test_serialized_contents = (  # type: ignore[attr-defined]
-                    connection.creation.serialize_db_to_string()
-                )
+                connection._test_serialized_contents = connection.creation.serialize_db_to_string()
 
 
 @pytest.fixture(scope="session", autouse=True)

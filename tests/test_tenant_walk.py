@@ -183,7 +183,7 @@ def make_tenant(label: str) -> Tenant:
         project=project, external_id=f"o-{tag}", total=100, currency="RUB", received_at=now
     )
     change_status(order, "confirmed", by_user=owner)
-    configs = {
+    configs: dict[str, TelegramConfig | EmailConfig | WebhookConfig] = {
         "telegram": TelegramConfig(  # a syntactically valid token, never sent
             bot_token="123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", chat_id="-1"
         ),

@@ -46,6 +46,7 @@ class LocalHTTPServer:
 
     def __init__(self, handler: Handler, port: int = 0, host: str = "127.0.0.1") -> None:
         self.handler = handler
+        self.host = host
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         server = self
@@ -87,7 +88,7 @@ class LocalHTTPServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.httpd.server_address[0]}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def close(self) -> None:
         self.httpd.shutdown()
