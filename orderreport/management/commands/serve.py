@@ -49,7 +49,8 @@ class Command(BaseCommand):
         threads = options["threads"] or 32
         # Headers are read by granian under this timeout (at most 60 s, its limit), without a
         # Python thread; the body under the app's own deadline (orderreport/slowclients.py).
-        header_ms = max(1, min(60_000, round(settings.REQUEST_READ_TIMEOUT_SECONDS * 1000)))
+        read_timeout = settings.REQUEST_READ_TIMEOUT_SECONDS or 30  # 30: granian's default
+        header_ms = max(1, min(60_000, round(read_timeout * 1000)))
         env = os.environ.copy()
         env.setdefault("DB_CONN_MAX_AGE", "600")
         env.setdefault("DJANGO_SETTINGS_MODULE", "orderreport.settings")
