@@ -211,6 +211,13 @@ NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 20, minimum=1)
 NOTIFY_RETRY_HOURS = env_float("NOTIFY_RETRY_HOURS", 24, minimum=0.01)
 # Sent and failed deliveries (the log the owner reads) are deleted after this many days.
 NOTIFY_KEEP_DAYS = env_int("NOTIFY_KEEP_DAYS", 90, minimum=1)
+# Orders refused with 402 are held until the end of their billing period plus this many days
+# (released by a larger plan meanwhile); the worker deletes them after that.
+HELD_ORDER_DAYS = env_int("HELD_ORDER_DAYS", 30, minimum=0)
+# Where the plan page sends an owner who wants a larger plan: a link (a billing page), an
+# address (a mailto: link), or both; without either it names DEFAULT_FROM_EMAIL.
+UPGRADE_URL = env_str("UPGRADE_URL", "")
+UPGRADE_EMAIL = env_str("UPGRADE_EMAIL", "")
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -1,7 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from orderreport.accounts.models import Account, Membership, Plan, Usage, User
+from orderreport.accounts.models import Account, HeldOrder, Membership, Plan, Usage, User
+from orderreport.accounts.services import set_plan
 
 
 @admin.register(User)
@@ -42,6 +46,23 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "owner__email"]
     raw_id_fields = ["owner"]
     inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "plan" in form.changed_data:
+            # Through set_plan, like the command: a larger plan releases held orders.
+            released = set_plan(obj, obj.plan)
+            if released:
+                self.message_user(request, f"{released} held orders released.")
+
+
+@admin.register(HeldOrder)
+class HeldOrderAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "project", "account", "total", "currency", "received_at",
+                    "expires_at"]  # fmt: skip
+    list_filter = ["period_start"]
+    search_fields = ["external_id", "account__name", "account__owner__email"]
+    raw_id_fields = ["account", "project"]
 
 
 @admin.register(Membership)

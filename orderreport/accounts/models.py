@@ -186,3 +186,52 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires <= timezone.now()
+
+
+class HeldOrder(models.Model):
+    """An order refused with 402 (the plan's limit was reached), kept until the account has
+    room: released into the order table by a larger plan (ingest/held.py), or deleted when it
+    expires (the end of its billing period plus HELD_ORDER_DAYS).
+
+    It lives beside the usage counter it overflowed, not with the orders: lists, exports,
+    reports, the read API and notifications read the order table only, so a held order is
+    invisible to all of them by construction. The columns after `period_start` are the order
+    row's (ingest/rows.py OrderRow), so a release inserts exactly what the API accepted.
+    """
+
+    account = models.ForeignKey(Account, models.CASCADE, related_name="held_orders")
+    # The billing period it was refused in; `received_at` below is when it arrived (held).
+    period_start = models.DateField()
+    expires_at = models.DateTimeField()
+    # A string reference: projects import accounts, never the other way round.
+    project = models.ForeignKey(
+        "projects.Project", models.CASCADE, related_name="held_orders", db_index=False
+    )
+    external_id = models.CharField(_("order id"), max_length=128)
+    total = models.BigIntegerField(_("total"))
+    currency = models.CharField(_("currency"), max_length=3)
+    username = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    products = models.JSONField(default=list, blank=True)
+    data = models.JSONField(default=list, blank=True)
+    origin = models.CharField(max_length=2100, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    received_at = models.DateTimeField(_("received"))
+    ingest_tag = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            # One held copy per id: a retry while there is no room keeps the first copy.
+            models.UniqueConstraint(fields=["project", "external_id"], name="held_project_id")
+        ]
+        indexes = [
+            # The plan page, the banner and a release read an account's held orders in
+            # arrival order.
+            models.Index(fields=["account", "received_at", "id"], name="held_account_arrival"),
+            models.Index(fields=["expires_at"], name="held_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} held for {self.account}"

@@ -5,17 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from orderreport.accounts.models import Account, Invitation, Membership, Plan, Usage, User
+from orderreport.accounts.models import (
+    Account,
+    HeldOrder,
+    Invitation,
+    Membership,
+    Plan,
+    Usage,
+    User,
+)
 
 Role = Membership.Role
 # Shares of the limit at which the app warns: first a warning, then "full".
@@ -44,9 +53,39 @@ def create_account(owner: User, name: str, plan: Plan | None = None) -> Account:
     return account
 
 
-def set_plan(account: Account, plan: Plan) -> None:
+@transaction.atomic
+def set_plan(account: Account, plan: Plan) -> int:
+    """Move the account to `plan`; returns how many held orders that released.
+
+    The one way a plan changes (the `set-plan` command, the admin, a billing hook): with more
+    room, held orders are recorded in arrival order (ingest/held.py), in this transaction.
+    """
+    from orderreport.accounts.signals import plan_changed
+
     account.plan = plan
     account.save(update_fields=["plan"])
+    answers = plan_changed.send(sender=Account, account=account)
+    released: Any = [n for _receiver, n in answers]
+    return sum(n for n in released if isinstance(n, int))
+
+
+def held_orders(account: Account) -> QuerySet[HeldOrder]:
+    """The account's held orders that can still be released, in arrival order."""
+    return HeldOrder.objects.filter(account=account, expires_at__gt=timezone.now()).order_by(
+        "received_at", "id"
+    )
+
+
+def prune_held_orders(now: dt.datetime, chunk: int = 1000) -> int:
+    """Delete held orders whose time is up (their period's end plus HELD_ORDER_DAYS)."""
+    deleted = 0
+    while True:
+        expired = HeldOrder.objects.filter(expires_at__lte=now)
+        ids = list(expired.values_list("pk", flat=True)[:chunk])
+        if not ids:
+            return deleted
+        HeldOrder.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
 
 
 def orders_used(account: Account) -> int:

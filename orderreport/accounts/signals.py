@@ -6,8 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.http import HttpRequest
+
+# Sent by services.set_plan inside its transaction (account=...); the write side's receiver
+# releases held orders into the new plan's room and answers how many it recorded.
+plan_changed = Signal()
 
 
 @receiver(user_logged_in)

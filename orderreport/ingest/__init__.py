@@ -22,14 +22,21 @@ what is committed plus what the batch recorded before it; the first rule that ap
                     key's project                                event key)
     event inactive  events: the event was deactivated            EVENT_INACTIVE (401 Event
                                                                  is not active)
-    limit           orders: the account's orders in the order's  LIMIT_REACHED (402)
-                    billing period >= its plan's monthly limit
+    limit           orders: the account's orders in the order's  LIMIT_REACHED (402); the
+                    billing period >= its plan's monthly limit   order is held (below)
     duplicate       orders: the project has an order with this   DUPLICATE (409)
                     id, stored or earlier in the batch
     record          otherwise                                    CREATED (201)
     --------------  -------------------------------------------  ---------------------------
 
-A refused item writes nothing and consumes no quota. "record" writes the row and, in the
+A refused item consumes no quota and is neither notified nor counted. Rule "limit" alone
+writes something: the order, if its id is neither stored nor stored by this batch, is held
+(accounts.HeldOrder, unique per project and id: a retry keeps the first copy) until the end of
+its period plus HELD_ORDER_DAYS; no list, report or notification sees it. "record" takes the
+held copy of the id it stores (a retry once there is room gets 201 with its own payload, and
+409 after that); a plan change releases held orders through these same rules (ingest/held.py),
+with no API key (`key_id` None: "key gone" is not checked), as orders of the current period.
+Every other refusal writes nothing. "record" writes the row and, in the
 same transaction: for an order, +1 on the period's usage and one outbox delivery per active
 channel of the project that receives orders; for an event record, one delivery per active
 channel that chose the event. When an order takes the period's usage across 80% or 100% of

@@ -48,7 +48,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from psycopg.pq import TransactionStatus
 
-from orderreport.accounts.models import Account, Plan, Usage
+from orderreport.accounts.models import Account, HeldOrder, Plan, Usage
 from orderreport.events.models import EventRecord, EventTally
 from orderreport.ingest import writer
 from orderreport.ingest.rows import (
@@ -89,7 +89,7 @@ _TYPES = {
 }
 # What an item carries besides its row: its place in the batch, and what the rules check.
 _ORDER_EXTRA = (("s", "int"), ("account_id", "bigint"), ("period_start", "date"),
-                ("key_id", "bigint"))  # fmt: skip
+                ("key_id", "bigint"), ("hold_until", "timestamptz"))  # fmt: skip
 _EVENT_EXTRA = (("s", "int"), ("key_id", "bigint"))
 
 
@@ -134,6 +134,7 @@ def orders_sql(param: str) -> str:
     project = Project._meta.db_table
     warning = LimitWarning._meta.db_table
     order_tally, product_tally = OrderTally._meta.db_table, ProductTally._meta.db_table
+    held = HeldOrder._meta.db_table
     thresholds = ", ".join(f"({t})" for t in LIMIT_THRESHOLDS)
     columns = ", ".join(ORDER_COLUMNS)
     return (
@@ -147,7 +148,9 @@ def orders_sql(param: str) -> str:
         # stored yet and the first of its id in the batch. `room`: what the plan still
         # allows, read under the lock statement 1 took.
         "checked AS (SELECT b.*, GREATEST(lim.n - us.used, 0) AS room, known.id AS known_id, "
-        "COALESCE(known.ingest_tag = b.ingest_tag, false) AS own, kk.ok IS NOT NULL AS key_ok "
+        "COALESCE(known.ingest_tag = b.ingest_tag, false) AS own, "
+        # No key: a held order released by a plan change (ingest/held.py).
+        "(b.key_id IS NULL OR kk.ok IS NOT NULL) AS key_ok "
         "FROM b JOIN lim ON lim.id = b.account_id "
         f"CROSS JOIN LATERAL (SELECT u.used FROM {usage} u "
         "WHERE u.account_id = b.account_id AND u.period_start = b.period_start OFFSET 0) us "
@@ -174,6 +177,19 @@ def orders_sql(param: str) -> str:
         f"stored AS (INSERT INTO {order} ({columns}) SELECT {columns} FROM accepted ORDER BY s "
         "ON CONFLICT (project_id, external_id) DO NOTHING "
         "RETURNING id, project_id, external_id, received_at), "
+        # Rule "limit" holds the order: the first copy of an id that is neither stored nor
+        # stored by this batch (a later copy in a period with room), once (a held copy stays).
+        f"held AS (INSERT INTO {held} (account_id, period_start, expires_at, {columns}) "
+        f"SELECT DISTINCT ON (od.project_id, od.external_id) od.account_id, od.period_start, "
+        f"od.hold_until, {', '.join('od.' + c for c in ORDER_COLUMNS)} FROM ordered od "
+        "WHERE od.key_ok AND od.known_id IS NULL AND od.ahead >= od.room "
+        "AND NOT EXISTS (SELECT 1 FROM accepted ac WHERE ac.project_id = od.project_id "
+        "AND ac.external_id = od.external_id) ORDER BY od.project_id, od.external_id, od.s "
+        "ON CONFLICT (project_id, external_id) DO NOTHING), "
+        # Rule "record" takes the held copy of what it stored (a retry once there is room, a
+        # release). The held table is small and usually empty: no lookup per row needed.
+        f"taken AS (DELETE FROM {held} h USING stored st "
+        "WHERE h.project_id = st.project_id AND h.external_id = st.external_id), "
         # `kept`: each stored order's accepted row (materialised once: read three times).
         "kept AS (SELECT ac.* FROM stored st JOIN accepted ac "
         "ON ac.project_id = st.project_id AND ac.external_id = st.external_id), "
@@ -290,9 +306,10 @@ def _split(
 def _orders_json(orders: Sequence[tuple[int, OrderItem]]) -> tuple[str, str]:
     """The lock and orders statements' parameters: (account, period) pairs, the rows."""
     pairs = sorted({(o.account_id, o.period_start) for _n, o in orders})
+    days = settings.HELD_ORDER_DAYS
     rows = [
         {**o.row._asdict(), "s": n, "account_id": o.account_id,
-         "period_start": o.period_start, "key_id": o.key_id}
+         "period_start": o.period_start, "key_id": o.key_id, "hold_until": o.hold_until(days)}
         for n, o in orders
     ]  # fmt: skip
     return orjson.dumps(pairs).decode(), orjson.dumps(rows).decode()

@@ -29,13 +29,14 @@ _billing_period = lru_cache(maxsize=4096)(billing_period)
 
 
 def order_item(info: KeyInfo, payload: OrderPayload, meta: RequestMeta) -> OrderItem:
-    period_start, _end = _billing_period(info.billing_anchor, meta.received_at.date())
+    period_start, period_end = _billing_period(info.billing_anchor, meta.received_at.date())
     # One dump of both lists (in Rust) instead of one per product and data pair.
     lists = payload.model_dump(include={"products", "data"})
     return OrderItem(
         key_id=info.key_id,
         account_id=info.account_id,
         period_start=period_start,
+        period_end=period_end,
         row=OrderRow(
             project_id=info.project_id,
             external_id=payload.id,

@@ -79,10 +79,19 @@ def new_tag() -> int:
 class OrderItem:
     """An order on its way to the database: its row and what the rules check it against."""
 
-    key_id: int
+    # None: a held order released by a plan change (ingest/held.py), admitted by its account
+    # alone: the key that sent it may be gone since.
+    key_id: int | None
     account_id: int
     period_start: dt.date
     row: OrderRow
+    # The first day of the next period (billing_period's end); None: a month after the start.
+    period_end: dt.date | None = None
+
+    def hold_until(self, days: int) -> dt.datetime:
+        """When a copy held by rule "limit" expires: the end of its period plus `days`."""
+        end = self.period_end or self.period_start + dt.timedelta(days=31)
+        return dt.datetime.combine(end + dt.timedelta(days=days), dt.time(), dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)

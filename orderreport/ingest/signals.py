@@ -14,6 +14,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from orderreport.accounts.models import Account
+from orderreport.accounts.signals import plan_changed
 from orderreport.ingest.lookup import invalidate_forms, invalidate_keys, invalidate_projects
 from orderreport.projects.models import ApiKey, Domain, Event, Project
 
@@ -89,3 +90,10 @@ def _account_changed(instance: Account, **kwargs: Any) -> None:
     project_ids = list(instance.projects.values_list("id", flat=True))
     if project_ids:
         _twice(invalidate_projects, project_ids)
+
+
+@receiver(plan_changed)
+def _release_held_orders(account: Account, **kwargs: Any) -> int:
+    from orderreport.ingest.held import release_held
+
+    return release_held(account)

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from orderreport import tally
-from orderreport.accounts.models import Account, Plan, Usage
+from orderreport.accounts.models import Account, HeldOrder, Plan, Usage
 from orderreport.events.models import EventRecord, EventTally
 from orderreport.ingest import writer
 from orderreport.ingest.rows import (
@@ -58,6 +58,7 @@ def _sql() -> dict[str, str]:
     warning = LimitWarning._meta.db_table
     order_tally, product_tally = OrderTally._meta.db_table, ProductTally._meta.db_table
     event_tally = EventTally._meta.db_table
+    held = HeldOrder._meta.db_table
     return {
         "key_ok": f"SELECT 1 FROM {key} WHERE id = ? AND project_id = ? AND is_active",
         "limit": (
@@ -76,6 +77,12 @@ def _sql() -> dict[str, str]:
             f"INSERT INTO {order} ({', '.join(ORDER_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) RETURNING id"
         ),
+        "hold": (
+            f"INSERT INTO {held} (account_id, period_start, expires_at, "
+            f"{', '.join(ORDER_COLUMNS)}) VALUES ({', '.join('?' * (len(ORDER_COLUMNS) + 3))}) "
+            "ON CONFLICT (project_id, external_id) DO NOTHING"
+        ),
+        "take_held": f"DELETE FROM {held} WHERE project_id = ? AND external_id = ?",
         "queue_order": (
             f"INSERT INTO {delivery} ({DELIVERY_COLUMNS.format(target='order_id')}) "
             f"SELECT c.id, 'order', ?, {_PENDING} FROM {channel} c "
@@ -202,10 +209,19 @@ class _Batch:
         if usage is None or not self.key_ok(item.key_id, row.project_id):
             return Result(Outcome.KEY_GONE)
         if usage.used >= usage.limit:
+            if known is None:  # held, once: a held copy stays as it came first
+                self.cur.execute(
+                    self.sql["hold"],
+                    (item.account_id, item.period_start.isoformat(),
+                     _db_time(item.hold_until(settings.HELD_ORDER_DAYS)),
+                     *_values(row, ORDER_COLUMNS)),
+                )  # fmt: skip
             return Result(Outcome.LIMIT_REACHED)
         if known is not None:
             return Result(Outcome.DUPLICATE)
         (order_id,) = self.one("insert_order", _values(row, ORDER_COLUMNS))
+        # A retry once there is room, or a release: the held copy is taken, not duplicated.
+        self.cur.execute(self.sql["take_held"], (row.project_id, row.external_id))
         usage.used += 1
         usage.counted += 1
         self.tally_order(row)

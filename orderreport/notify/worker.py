@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from orderreport.accounts.services import prune_held_orders
 from orderreport.events import tallies as event_tallies
 from orderreport.notify import digest
 from orderreport.notify.models import Attempt, Channel, Delivery
@@ -271,6 +272,7 @@ class Worker:
                 if time.monotonic() >= self.next_prune:
                     self.next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                     prune(timezone.now(), settings.NOTIFY_KEEP_DAYS)
+                    prune_held_orders(timezone.now())
                 if time.monotonic() >= self.next_compact:
                     self.next_compact = time.monotonic() + COMPACT_EVERY_SECONDS
                     compact_tallies()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from orderreport.accounts.billing import billing_period
-from orderreport.accounts.models import Usage
+from orderreport.accounts.models import HeldOrder, Plan, Usage
 from orderreport.accounts.services import get_plan, orders_used, set_plan
 from orderreport.events.models import EventRecord
 from orderreport.ingest.lookup import get_key_info
@@ -150,8 +150,29 @@ def test_it_takes_a_plan_change_into_account_at_once(api: Api, shop: Shop) -> No
     limit_to(shop, 1)
     assert api.order(order("a"), shop.key.key).status_code == 201
     assert_over_limit(api.order(order("b"), shop.key.key))
-    limit_to(shop, 2)
-    assert api.order(order("b"), shop.key.key).status_code == 201
+    # The larger plan releases the held "b" at once, and has room for one more.
+    limit_to(shop, 3)
+    assert api.order(order("c"), shop.key.key).status_code == 201
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["a", "b", "c"]
+
+
+def test_a_402_keeps_the_order_held_and_its_retries_get_402_then_201_then_409(
+    api: Api, shop: Shop
+) -> None:
+    limit_to(shop, 1)
+    assert api.order(order("a"), shop.key.key).status_code == 201
+    assert_over_limit(api.order(order("b", total=5), shop.key.key))
+    assert_over_limit(api.order(order("b", total=6), shop.key.key))
+    assert list(HeldOrder.objects.values_list("external_id", "total")) == [("b", 5)]
+    assert not Order.objects.filter(external_id="b").exists()
+    # Room without a release (the plan's limit edited in place): the retry is recorded.
+    Plan.objects.filter(pk=shop.account.plan_id).update(monthly_order_limit=3)
+    assert api.order(order("b", total=7), shop.key.key).status_code == 201
+    assert not HeldOrder.objects.exists()
+    response = api.order(order("b", total=8), shop.key.key)
+    assert_error(response, 409, "Order with this id already exists", "duplicate_order")
+    assert Order.objects.get(external_id="b").total == 7
+    assert orders_used(shop.account) == 2
 
 
 def test_it_never_limits_the_unlimited_plan(api: Api, shop: Shop) -> None:

@@ -26,5 +26,6 @@ class Command(BaseCommand):
         if not accounts:
             raise CommandError(f"No account is owned by {email!r}.")
         for account in accounts:
-            set_plan(account, new_plan)
-            self.stdout.write(f"{account.name}: now on {new_plan.name}")
+            released = set_plan(account, new_plan)
+            held = f", {released} held orders released" if released else ""
+            self.stdout.write(f"{account.name}: now on {new_plan.name}{held}")
