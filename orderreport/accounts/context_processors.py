@@ -3,23 +3,25 @@ usage banner. Computed at most once per request, and only when a template asks."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from orderreport.accounts.models import Membership, User
-from orderreport.accounts.services import UsageSummary, usage_summaries
+from orderreport.accounts.services import UsageSummary, held_lines, usage_summaries
 
 SESSION_ACCOUNT = "current_account"
+# Held orders the banner names; the plan page lists them all.
+BANNER_HELD = 3
 
 
 @dataclass
 class Frame:
     memberships: list[Membership]
     current: Membership | None
-    # Accounts at 80% or more of their limit, for the banner across the app.
+    # Accounts at 80% or more of their limit or with held orders, for the banner across the app.
     alerts: list[UsageSummary] = field(default_factory=list)
 
 
@@ -51,7 +53,14 @@ def build_frame(request: HttpRequest) -> Frame:
     current_id = current_account_id(request, [m.account_id for m in memberships])
     current = next((m for m in memberships if m.account_id == current_id), None)
     limited = [m.account for m in memberships if m.account.plan.monthly_order_limit is not None]
-    alerts = [summary for summary in usage_summaries(limited) if summary.level]
+    # Held orders are news even once the period has room again: they wait for a larger plan.
+    alerts = [
+        replace(summary, held_preview=tuple(held_lines(summary.account, BANNER_HELD)))
+        if summary.held
+        else summary
+        for summary in usage_summaries(limited)
+        if summary.level or summary.held
+    ]
     return Frame(memberships=memberships, current=current, alerts=alerts)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -76,6 +76,49 @@ def held_orders(account: Account) -> QuerySet[HeldOrder]:
     )
 
 
+@dataclass(frozen=True)
+class HeldLine:
+    """A held order as the plan page and the banner show it."""
+
+    external_id: str
+    project: str
+    total: str  # format_money, in the reader's language
+    received_at: dt.datetime
+    zone: str  # the project's time zone: the time is shown in it
+
+
+def held_lines(account: Account, limit: int = 50) -> list[HeldLine]:
+    """The first `limit` held orders of the account, in arrival order, ready to show."""
+    from orderreport.money import format_money
+
+    language = translation.get_language() or "en"
+    rows = (
+        held_orders(account)
+        .select_related(None)
+        .values_list(
+            "external_id", "project__name", "total", "currency", "received_at", "project__timezone"
+        )[:limit]
+    )
+    return [
+        HeldLine(external_id, project, format_money(total, currency, language), at, zone)
+        for external_id, project, total, currency, at, zone in rows
+    ]
+
+
+def held_counts(accounts: Iterable[Account]) -> dict[int, int]:
+    """How many releasable held orders each account has (accounts without any: absent)."""
+    ids = [account.pk for account in accounts]
+    if not ids:
+        return {}
+    counts = (
+        HeldOrder.objects.filter(account_id__in=ids, expires_at__gt=timezone.now())
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n")
+    )
+    return dict(counts)
+
+
 def prune_held_orders(now: dt.datetime, chunk: int = 1000) -> int:
     """Delete held orders whose time is up (their period's end plus HELD_ORDER_DAYS)."""
     deleted = 0
@@ -104,6 +147,9 @@ class UsageSummary:
     limit: int | None
     period_start: dt.date
     period_end: dt.date  # the first day of the next period: the day the counter resets
+    held: int = 0  # orders refused for the limit and kept for a release (accounts.HeldOrder)
+    # The first few of them, for the banner (filled by the page frame only).
+    held_preview: tuple[HeldLine, ...] = ()
 
     @property
     def percent(self) -> int:
@@ -135,6 +181,7 @@ def usage_summaries(accounts: Iterable[Account]) -> list[UsageSummary]:
         for account_id, (start, _end) in periods.items():
             match |= Q(account_id=account_id, period_start=start)
         used = dict(Usage.objects.filter(match).values_list("account_id", "used"))
+    held = held_counts(accounts)
     return [
         UsageSummary(
             account=account,
@@ -142,6 +189,7 @@ def usage_summaries(accounts: Iterable[Account]) -> list[UsageSummary]:
             limit=account.plan.monthly_order_limit,
             period_start=periods[account.pk][0],
             period_end=periods[account.pk][1],
+            held=held.get(account.pk, 0),
         )
         for account in accounts
     ]

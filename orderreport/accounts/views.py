@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -16,7 +19,7 @@ from orderreport.accounts import services
 from orderreport.accounts.access import account_for, membership_for
 from orderreport.accounts.context_processors import SESSION_ACCOUNT
 from orderreport.accounts.forms import AccountNameForm, DeleteAccountForm, InviteForm, RoleForm
-from orderreport.accounts.models import Invitation, Membership, Plan, User
+from orderreport.accounts.models import Account, Invitation, Membership, Plan, User
 
 
 def _user(request: HttpRequest) -> User:
@@ -206,14 +209,54 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 def plan(request: HttpRequest, account_id: int) -> HttpResponse:
     me = membership_for(_user(request), account_id)
     request.session[SESSION_ACCOUNT] = account_id
+    account = me.account
+    usage = services.usage_summary(account)
+    plans = list(Plan.objects.all())
     ctx = {
-        "account": me.account,
+        "account": account,
         "me": me,
-        "usage": services.usage_summary(me.account),
-        "plans": list(Plan.objects.all()),
+        "usage": usage,
+        "plans": [(p, _upgrade_link(account, p, usage.limit)) for p in plans],
+        "held": services.held_lines(account, PLAN_PAGE_HELD),
         "is_owner": me.role == Membership.Role.OWNER,
+        "upgrade_url": settings.UPGRADE_URL,
+        "upgrade_email": settings.UPGRADE_EMAIL,
+        "operator_email": _operator_email(),
+        "held_days": settings.HELD_ORDER_DAYS,
     }
     return render(request, "accounts/plan.html", ctx)
+
+
+# Held orders the plan page lists (the count covers them all).
+PLAN_PAGE_HELD = 100
+
+
+def _upgrade_link(account: Account, plan: Plan, limit: int | None) -> str:
+    """Where to ask for `plan` if it is larger than the current one: UPGRADE_URL as set, or a
+    mailto: UPGRADE_EMAIL naming the account and the plan; "" without either."""
+    larger = limit is not None and (
+        plan.monthly_order_limit is None or plan.monthly_order_limit > limit
+    )
+    if not larger:
+        return ""
+    if settings.UPGRADE_URL:
+        return str(settings.UPGRADE_URL)
+    if settings.UPGRADE_EMAIL:
+        subject = _("Plan change: %(account)s to %(plan)s") % {
+            "account": account.name,
+            "plan": plan.title,
+        }
+        return f"mailto:{settings.UPGRADE_EMAIL}?subject={quote(subject)}"
+    return ""
+
+
+def _operator_email() -> str:
+    """The operator's address from DEFAULT_FROM_EMAIL, unless it is one nobody reads."""
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    local, _at, domain = address.partition("@")
+    if not domain or domain == "localhost" or local.replace("-", "").startswith("noreply"):
+        return ""
+    return address
 
 
 @login_required
