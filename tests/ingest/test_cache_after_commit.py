@@ -86,7 +86,7 @@ def test_it_counts_against_a_plan_changed_in_a_transaction_right_after_commit(
     with transaction.atomic():
         set_plan(shop.account, plan_with_limit(5))
         assert meanwhile(shop.key.key) is not None
-    accepted(api, shop, "2")
+    accepted(api, shop, "3")
 
 
 def test_it_follows_an_account_saved_in_a_transaction_right_after_commit(
