@@ -287,6 +287,8 @@ post_migrate.connect(
 def _seeded_plans(django_db_setup: Any, django_db_blocker: Any) -> None:
     """`--reuse-db` keeps the database the last run left, and a transactional test may have
     left it flushed: the plans come back, also into the copy serialized rollbacks restore."""
+    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+        return  # no selected test uses the database: pytest-django set none up
     with django_db_blocker.unblock():
         missing = {name for name, _title, _limit in _PLAN_SEED.PLANS} - set(
             Plan.objects.values_list("name", flat=True)
