@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -15,6 +15,7 @@ from orderreport.money import format_money
 from orderreport.notify import digest
 from orderreport.notify.models import Delivery
 from orderreport.notify.outbox import account_of
+from orderreport.times import format_day, format_moment
 
 # Telegram caps a message at 4096 characters; one very long customer value must not push the
 # rest of the order out, so every customer string is shortened for display (never stored so).
@@ -65,13 +66,14 @@ def build_message(delivery: Delivery) -> Message:
         return _build(delivery, language)
 
 
-def _local_time(delivery: Delivery, when: object) -> str:
+def _local_time(delivery: Delivery, when: dt.datetime) -> str:
+    """The time in the project's zone and the owner's language, the zone named after it."""
     assert delivery.channel is not None
     try:
         zone = zoneinfo.ZoneInfo(delivery.channel.project.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo("UTC")
-    return f"{when.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"  # type: ignore[attr-defined]
+    return f"{format_moment(when, zone, language_of(delivery))} ({zone.key})"
 
 
 def _data_pairs(items: object) -> list[tuple[str, str]]:
@@ -177,7 +179,8 @@ def _change(current: int | None, previous: int | None) -> str:
 def _digest(figures: digest.Digest, language: str) -> Message:
     """Yesterday in a few lines: money per currency (never summed), leads, the best seller."""
     message = Message(
-        title=_("Daily summary for %(day)s") % {"day": date_format(figures.day, "DATE_FORMAT")},
+        title=_("Daily summary for %(day)s")
+        % {"day": format_day(figures.day, language, long=True)},
         project=figures.project.name,
         link=figures.url,
         link_label=_("Open the overview"),

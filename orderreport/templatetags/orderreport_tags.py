@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from orderreport.times import format_day, format_moment
 
 register = template.Library()
 
@@ -38,3 +44,41 @@ def project_nav(context: template.Context, project: object) -> dict[str, object]
     if matching:
         max(matching, key=lambda s: len(str(s["url"])))["active"] = True
     return {"sections": sections, "project": project}
+
+
+def _zone(zone: object) -> ZoneInfo:
+    if isinstance(zone, ZoneInfo):
+        return zone
+    try:
+        return ZoneInfo(str(zone))
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
+
+
+def _language() -> str:
+    return translation.get_language() or "en"
+
+
+@register.filter
+def moment(value: dt.datetime | None, zone: object) -> str:
+    """`{{ order.received_at|moment:zone }}`: the time in the project's zone (a ZoneInfo or
+    its name), in the reader's language. The page names the zone once (`zone_note`)."""
+    if value is None:
+        return ""
+    return format_moment(value, _zone(zone), _language())
+
+
+@register.filter
+def moment_seconds(value: dt.datetime | None, zone: object) -> str:
+    """`moment` with seconds, for delivery attempts a few seconds apart."""
+    if value is None:
+        return ""
+    return format_moment(value, _zone(zone), _language(), seconds=True)
+
+
+@register.filter
+def day(value: dt.date | dt.datetime | None, zone: object = None) -> str:
+    """`{{ usage.period_end|day }}`: a day in the reader's language ("Dec 2, 2026")."""
+    if value is None:
+        return ""
+    return format_day(value, _language(), _zone(zone) if zone else None)

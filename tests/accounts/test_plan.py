@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 from django.test import Client
-from django.utils.formats import date_format
 
 from orderreport.accounts.models import Account, Usage
 from orderreport.accounts.services import get_plan
+from orderreport.times import format_day
 from tests.conftest import Shop, Team
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_it_shows_orders_used_of_the_limit_and_the_reset_day(shop: Shop) -> None
     assert "37 of 100 orders used this period (37%)." in body
     assert '<progress class="usage " max="100" value="37"' in body
     _start, end = shop.account.current_period()
-    assert f"the counter resets on {date_format(end)}." in body
+    assert f"the counter resets on {format_day(end, 'en')}." in body
     # The plans side by side, the current one marked.
     for title in ("Free", "Start", "Pro", "Business", "Unlimited"):
         assert f"<h3>{title}</h3>" in body

@@ -101,7 +101,7 @@ def test_it_sends_yesterdays_figures_to_telegram(
     (message,) = telegram.messages
     text = message["text"]
     assert message["parse_mode"] == "HTML"
-    assert "<b>Daily summary for Nov. 30, 2026</b>" in text
+    assert "<b>Daily summary for November 30, 2026</b>" in text
     assert "Revenue (RUB): <b>RUB\xa01,800.00 (+100%)</b>" in text
     assert "Orders (RUB): <b>2 (+100%)</b>" in text
     assert "Average order (RUB): <b>RUB\xa0900.00 (+0%)</b>" in text

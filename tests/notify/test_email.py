@@ -91,3 +91,23 @@ def test_it_keeps_line_breaks_of_an_order_id_out_of_the_subject(
     assert smtp.envelopes[0].rcpt_tos == ["boss@example.com"]
     assert "A-1 Bcc: victim@example.com" in message["Subject"]
     assert Delivery.objects.get().status == Delivery.Status.SENT
+
+
+def test_it_writes_times_without_a_doubled_dot_in_russian(
+    api: Api, shop: Shop, smtp: Mailbox
+) -> None:
+    shop.user.language = "ru"
+    shop.user.save()
+    shop.project.timezone = "Europe/Moscow"
+    shop.project.save()
+    email_channel(shop, ["boss@example.com"], ["boss@example.com"])
+    place_order(api, shop)
+    run_worker()
+
+    (message,) = smtp.messages
+    parts = parts_of(message)
+    for body in (parts["text/plain"], parts["text/html"]):
+        assert "Получено" in body
+        assert "(Europe/Moscow)" in body
+        assert ".." not in body
+        assert "г." not in body  # noqa: RUF001 (the abbreviation of "year")

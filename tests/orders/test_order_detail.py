@@ -181,3 +181,35 @@ def test_it_answers_404_for_ids_beyond_the_databases_integers(
     ):
         assert client.get(address).status_code == 404, address
     assert client.post(f"/projects/{project}/orders/{2**63}/delete/").status_code == 404
+
+
+def test_it_shows_delivery_attempts_in_the_projects_zone_named_once(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    from orderreport.notify.models import Attempt, Delivery
+    from tests.notify.conftest import telegram_channel
+
+    team.shop.project.timezone = "Europe/Moscow"  # UTC+3
+    team.shop.project.save()
+    order = full_order(make_order, team)  # received 21:30 UTC on 1 May: 00:30 on 2 May there
+    sent = dt.datetime(2026, 5, 1, 21, 31, 7, tzinfo=dt.UTC)
+    delivery = Delivery.objects.create(
+        channel=telegram_channel(team.shop),
+        topic="order",
+        order=order,
+        status="sent",
+        next_attempt_at=sent,
+        created=sent,
+    )
+    Attempt.objects.create(delivery=delivery, at=sent, duration_ms=84, outcome="sent")
+    team.owner.language = "ru"
+    team.owner.save()
+    client.force_login(team.owner)
+
+    html = client.get(url(order)).content.decode()
+
+    assert "2 мая 2026, 00:30" in html  # the order
+    assert "2 мая 2026, 00:31:07" in html  # its delivery attempt, not 21:31 UTC
+    assert "21:31" not in html
+    assert "84 мс" in html
+    assert html.count("Europe/Moscow") == 1

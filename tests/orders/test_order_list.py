@@ -284,3 +284,22 @@ def test_it_lets_typed_dates_replace_a_quick_period(
     r = client.get(url(team), {"period": "today", "start": "2026-05-01", "end": "2026-05-01"})
     assert r.status_code == 200
     assert order_ids(r.content.decode()) == ["MAY"]
+
+
+@pytest.mark.parametrize(
+    ("language", "shown", "not_shown"),
+    [("en", "Dec 2, 2026", "12/2/"), ("ru", "2 дек. 2026, 01:10", "12/02/2026")],
+)
+def test_it_writes_dates_the_way_the_reader_reads_them(
+    team: Team, client: Client, make_order: MakeOrder, language: str, shown: str, not_shown: str
+) -> None:
+    team.shop.project.timezone = "Europe/Moscow"
+    team.shop.project.save()
+    make_order(team.shop.project, dt.datetime(2026, 12, 1, 22, 10, tzinfo=dt.UTC))
+    team.owner.language = language
+    team.owner.save()
+    client.force_login(team.owner)
+    html = client.get(url(team)).content.decode()
+    assert shown in html
+    assert not_shown not in html
+    assert html.count("Europe/Moscow") == 1  # the zone is named once, by the filters
