@@ -56,6 +56,9 @@ def _reader() -> None:
         except BaseException as exc:  # handed to the request's thread
             read.error = exc
         read.done.release()
+        # Kept until the next read, it would keep granian's body stream, hence its connection,
+        # open: a graceful shutdown would wait for it forever.
+        del read
         with _lock:
             _idle += 1
 
