@@ -440,8 +440,16 @@ def test_sigterm_answers_every_queued_order_and_the_server_exits(
                         f"{took:.1f} s", output[-3000:]])  # fmt: skip
     assert exited, report
     assert took < 20, report
+    # On a loaded machine some requests have not reached the server when the signal comes:
+    # refused, or reset while still in the kernel's accept queue. Those were never read, so
+    # nothing of theirs may be stored; every request the server did read gets an answer.
+    answered = [a for a in answers if isinstance(a, httpx.Response)]
+    assert answered, report
     for n, answer in enumerate(answers):
-        assert isinstance(answer, httpx.Response), report  # an answer, not a reset connection
+        if not isinstance(answer, httpx.Response):
+            assert isinstance(answer, httpx.ConnectError | httpx.RemoteProtocolError), report
+            assert f"q{n}" not in stored, report  # a stored order always gets its answer
+            continue
         assert answer.status_code in (201, 503), report
         if answer.status_code == 201:
             assert f"q{n}" in stored, report
