@@ -342,3 +342,18 @@ def test_it_prunes_old_finished_deliveries_only(shop: Shop) -> None:
     assert prune(now, keep_days=90) == 1
     assert set(Delivery.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
     assert not Attempt.objects.exists()
+
+
+def test_its_prune_step_deletes_expired_held_orders(shop: Shop) -> None:
+    from orderreport.accounts.models import HeldOrder
+    from orderreport.accounts.services import set_plan
+    from orderreport.ingest.record import record_in_transaction
+    from tests.ingest.helpers import order_item, plan_with_limit
+
+    set_plan(shop.account, plan_with_limit(0))
+    record_in_transaction([order_item(shop, "expired"), order_item(shop, "waiting")])
+    HeldOrder.objects.filter(external_id="expired").update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    Worker(batch_size=50).run(until_idle=True)
+    assert list(HeldOrder.objects.values_list("external_id", flat=True)) == ["waiting"]
