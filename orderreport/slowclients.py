@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import BadRequest
+
 # At most this many readers per process: as many requests as granian lets be in flight in one
 # (its default backpressure). Past it a read runs on the request's own thread, as without them.
 READERS = 1024
@@ -78,9 +80,12 @@ def _start(read: _Read) -> bool:
     return True
 
 
-class RequestTimeout(OSError):
-    """The body did not arrive by the request's deadline (an OSError, as a broken upload:
-    Django reads it as UnreadablePostError)."""
+class RequestTimeout(BadRequest):
+    """The body did not arrive by the request's deadline.
+
+    Not an OSError, which Django would turn into a 500 logged with its traceback: Django answers
+    BadRequest with a 400 and logs it as a warning, which settings.LOGGING leaves out.
+    """
 
 
 class DeadlineInput:
