@@ -46,6 +46,7 @@ def test_it_lists_held_orders_with_ids_totals_and_times_in_the_projects_zone(sho
     hold(shop, "A-17", "A-18")
     body = plan_page(as_user(shop.user), shop)
     assert "2 orders arrived over the limit and are held" in body
+    assert "new orders are answered 402 and held (see below)" in body
     assert "<code>A-17</code>" in body and "<code>A-18</code>" in body
     assert "990.00" in body  # 99000 minor units of RUB
     assert "Europe/Moscow" in body
