@@ -13,9 +13,11 @@ from orderreport.listing.queries import (
     Cursor,
     Page,
     Period,
+    Total,
     in_period,
     keyset_newer,
     keyset_page,
+    list_total,
 )
 
 
@@ -76,9 +78,18 @@ def filtered_records(project_id: int, filters: RecordFilters) -> QuerySet[EventR
 
 
 def record_page(
-    project_id: int, filters: RecordFilters, after: Cursor | None = None, size: int = PAGE_SIZE
+    project_id: int,
+    filters: RecordFilters,
+    after: Cursor | None = None,
+    size: int = PAGE_SIZE,
+    before: Cursor | None = None,
 ) -> Page[EventRecord]:
-    return keyset_page(filtered_records(project_id, filters), after, size)
+    return keyset_page(filtered_records(project_id, filters), after, size, before)
+
+
+def record_total(project_id: int, filters: RecordFilters, filtered: bool) -> Total:
+    """How many records the list has; estimated above EXACT_UP_TO when it is not filtered."""
+    return list_total(filtered_records(project_id, filters), estimate=not filtered)
 
 
 def newer_records(project_id: int, filters: RecordFilters, since: Cursor) -> list[EventRecord]:

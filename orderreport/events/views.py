@@ -19,13 +19,14 @@ from orderreport.events import spam, tallies
 from orderreport.events.export import record_header, record_rows
 from orderreport.events.forms import RecordFilterForm
 from orderreport.events.models import EventRecord
-from orderreport.events.queries import newer_records, record_page
+from orderreport.events.queries import newer_records, record_page, record_total
 from orderreport.listing.export import FORMATS, export_query, export_response, filename
 from orderreport.listing.forms import QUICK_CHOICES
 from orderreport.listing.queries import Cursor, project_zone
 from orderreport.listing.views import (
     data_pairs,
     fragment_login_required,
+    pager,
     poll_newer,
     poll_url,
     try_reverse,
@@ -76,16 +77,20 @@ def _list(request: HttpRequest, project_id: int, event_id: int | None) -> HttpRe
     }
     if not form.is_valid():
         return render(request, "events/list.html", ctx, status=400)
-    after = form.cleaned_data["after"]
+    after, before = form.cleaned_data["after"], form.cleaned_data["before"]
     filters = form.filters()
-    page = record_page(project.pk, filters, after)
-    live = after is None and (filters.period.end is None or filters.period.end > timezone.now())
+    page = record_page(project.pk, filters, after, before=before)
+    # The first page polls for newer records (also when a link back one page led to it).
+    live = not page.has_previous and (
+        filters.period.end is None or filters.period.end > timezone.now()
+    )
     name, args = _poll_args(access, event)
     ctx.update(
         rows=_rows(page.rows),
         next_cursor=page.next_cursor.encode() if page.next_cursor else None,
-        paged=after is not None,
+        paged=page.has_previous,
         filtered=form.is_filtered(),
+        pager=pager(page, record_total(project.pk, filters, form.is_filtered())),
         spam=filters.spam,
         back=request.get_full_path(),
         poll=poll_url(request, name, page.newest, *args) if live else None,

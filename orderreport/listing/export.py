@@ -157,6 +157,6 @@ def export_query(params: Any) -> list[tuple[str, str]]:
     return [
         (key, value)
         for key, values in params.lists()
-        if key not in ("after", "format", "lines", "since")
+        if key not in ("after", "before", "format", "lines", "since")
         for value in values
     ]

@@ -40,6 +40,7 @@ class FilterForm(forms.Form):
     end = forms.DateField(label=_("To"), required=False, widget=_date_widget())
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
     after = forms.CharField(required=False, widget=forms.HiddenInput)
+    before = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data: Any, zone: ZoneInfo, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
@@ -61,7 +62,13 @@ class FilterForm(forms.Form):
         return self._clean_day("end")
 
     def clean_after(self) -> Cursor | None:
-        text = self.cleaned_data.get("after") or ""
+        return self._clean_cursor("after")
+
+    def clean_before(self) -> Cursor | None:
+        return self._clean_cursor("before")
+
+    def _clean_cursor(self, name: str) -> Cursor | None:
+        text = self.cleaned_data.get(name) or ""
         if not text:
             return None
         try:

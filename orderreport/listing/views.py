@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from babel.numbers import format_decimal
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from orderreport.listing.queries import Cursor
+from orderreport.listing.queries import Cursor, Page, Total
 
 
 def fragment_login_required(
@@ -34,6 +36,47 @@ def viewer_language() -> str:
     return translation.to_locale(translation.get_language() or "en")
 
 
+@dataclass(frozen=True)
+class Pager:
+    """What a list says under its rows: "1-50 of 1,234", and where the link one page back goes
+    (`back` is the `before` cursor; "" for the first page; None when this is the first page)."""
+
+    text: str
+    back: str | None
+
+
+def _number(n: int) -> str:
+    return format_decimal(n, locale=viewer_language())
+
+
+def pager(page: Page[Any], total: Total) -> Pager:
+    """The count line and the back link of a list page."""
+    if page.has_previous:
+        back: str | None = page.previous_cursor.encode() if page.previous_cursor else ""
+    else:
+        back = None
+    if not page.rows:
+        return Pager("", back)
+    values = {"total": _number(total.count)}
+    if page.offset is None:
+        # More than EXACT_UP_TO rows come before this page: its position is not counted.
+        values["first"] = _number(total.cap)
+        if total.kind == "about":
+            text = _("Past the first %(first)s of about %(total)s") % values
+        else:
+            text = _("Past the first %(first)s") % values
+        return Pager(text, back)
+    values["first"] = _number(page.offset + 1)
+    values["last"] = _number(page.offset + len(page.rows))
+    if total.kind == "exact":
+        text = _("%(first)s–%(last)s of %(total)s") % values  # noqa: RUF001 (a range)
+    elif total.kind == "about":
+        text = _("%(first)s–%(last)s of about %(total)s") % values  # noqa: RUF001 (a range)
+    else:
+        text = _("%(first)s–%(last)s of more than %(total)s") % values  # noqa: RUF001 (a range)
+    return Pager(text, back)
+
+
 def try_reverse(name: str, *args: Any) -> str | None:
     """A URL of a page another app may not provide yet."""
     try:
@@ -49,6 +92,7 @@ def poll_url(request: HttpRequest, name: str, since: Cursor | None, *args: Any) 
     """
     params: QueryDict = request.GET.copy()
     params.pop("after", None)
+    params.pop("before", None)
     params["since"] = since.encode() if since else ""
     return f"{reverse(name, args=args)}?{params.urlencode()}"
 

@@ -17,9 +17,11 @@ from orderreport.listing.queries import (
     Cursor,
     Page,
     Period,
+    Total,
     in_period,
     keyset_newer,
     keyset_page,
+    list_total,
 )
 from orderreport.orders.models import Order
 
@@ -65,9 +67,18 @@ def filtered_orders(project_id: int, filters: OrderFilters) -> QuerySet[Order]:
 
 
 def order_page(
-    project_id: int, filters: OrderFilters, after: Cursor | None = None, size: int = PAGE_SIZE
+    project_id: int,
+    filters: OrderFilters,
+    after: Cursor | None = None,
+    size: int = PAGE_SIZE,
+    before: Cursor | None = None,
 ) -> Page[Order]:
-    return keyset_page(list_rows(filtered_orders(project_id, filters)), after, size)
+    return keyset_page(list_rows(filtered_orders(project_id, filters)), after, size, before)
+
+
+def order_total(project_id: int, filters: OrderFilters) -> Total:
+    """How many orders the list has; estimated above EXACT_UP_TO when it is not filtered."""
+    return list_total(filtered_orders(project_id, filters), estimate=filters == OrderFilters())
 
 
 def newer_orders(project_id: int, filters: OrderFilters, since: Cursor) -> list[Order]:

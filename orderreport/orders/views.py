@@ -25,6 +25,7 @@ from orderreport.listing.queries import Cursor, project_zone
 from orderreport.listing.views import (
     data_pairs,
     fragment_login_required,
+    pager,
     poll_newer,
     poll_url,
     try_reverse,
@@ -35,7 +36,7 @@ from orderreport.orders.export import order_header
 from orderreport.orders.export import order_rows as export_rows
 from orderreport.orders.forms import OrderFilterForm, StatusForm
 from orderreport.orders.models import Order, StatusChange
-from orderreport.orders.queries import newer_orders, order_page
+from orderreport.orders.queries import newer_orders, order_page, order_total
 from orderreport.orders.services import change_status, delete_order
 
 _TEL_JUNK = re.compile(r"[^\d]")
@@ -117,14 +118,18 @@ def order_list(request: HttpRequest, project_id: int) -> HttpResponse:
     )
     if not form.is_valid():
         return render(request, "orders/list.html", ctx, status=400)
-    after = form.cleaned_data["after"]
+    after, before = form.cleaned_data["after"], form.cleaned_data["before"]
     filters = form.filters()
-    page = order_page(project.pk, filters, after)
-    live = after is None and (filters.period.end is None or filters.period.end > timezone.now())
+    page = order_page(project.pk, filters, after, before=before)
+    # The first page polls for newer orders (also when a link back one page led to it).
+    live = not page.has_previous and (
+        filters.period.end is None or filters.period.end > timezone.now()
+    )
     ctx.update(
         rows=order_rows(page.rows),
         next_cursor=page.next_cursor.encode() if page.next_cursor else None,
-        paged=after is not None,
+        paged=page.has_previous,
+        pager=pager(page, order_total(project.pk, filters)),
         filtered=form.is_filtered(),
         poll=poll_url(request, "orders:newer", page.newest, project.pk) if live else None,
         export_url=reverse("orders:export", args=[project.pk]),

@@ -152,3 +152,21 @@ def test_it_searches_past_data_the_api_would_never_store(
     r = client.get(url(team), {"q": "findme"})
     assert r.status_code == 200
     assert len(record_links(r.content.decode())) == 1
+
+
+def test_it_counts_records_and_goes_back_one_page(
+    team: Team, client: Client, make_record: MakeRecord
+) -> None:
+    for i in range(PAGE_SIZE + 2):
+        make_record(team.shop.event, T0 - dt.timedelta(seconds=i // 4))
+    client.force_login(team.owner)
+    first = client.get(url(team)).content.decode()
+    assert '<span class="count">1–50 of 52</span>' in first  # noqa: RUF001
+    link = re.search(r'rel="next" href="([^"]+)"', first)
+    assert link is not None
+    second = client.get(url(team) + link.group(1).replace("&amp;", "&")).content.decode()
+    assert '<span class="count">51–52 of 52</span>' in second  # noqa: RUF001
+    back = re.search(r'rel="prev" href="([^"]+)"', second)
+    assert back is not None
+    again = client.get(url(team) + back.group(1).replace("&amp;", "&")).content.decode()
+    assert record_links(again) == record_links(first)
