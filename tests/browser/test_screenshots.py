@@ -339,3 +339,35 @@ def test_it_takes_the_screenshots_of_forms_without_code(
     page.goto(f"{base}/records/?show=spam")
     expect(page.locator("tbody tr:not(.poller)")).to_have_count(2)
     shoot(page, "spam")
+
+
+def test_it_takes_the_screenshots_of_the_plan_with_held_orders(
+    live_server: LiveServer, logged_in: tuple[Project, Any], api: Api, settings: Any
+) -> None:
+    from orderreport.accounts.models import Usage
+
+    settings.UPGRADE_URL = "https://orderreport.example/billing"
+    project, open_context = logged_in
+    account = project.account
+    key = ApiKey.objects.get(project=project, name="Shop front end")
+    # The Free plan used up: the next orders are answered 402 and held.
+    start, _end = account.current_period()
+    Usage.objects.filter(account=account, period_start=start).update(used=100)
+    for external_id, total in (("10483", 1890000), ("10484", 459000), ("10485", 65000)):
+        answer = api.order({"id": external_id, "total": total}, key.key, origin=SHOP)
+        assert answer.status_code == 402, answer.content
+    url = f"{live_server.url}/a/{account.pk}/plan/"
+
+    page = open_context(DESKTOP).new_page()
+    page.goto(url)
+    expect(page.locator("table.held code")).to_have_count(3)
+    shoot(page, "plan-held")
+    phone = open_context(PHONE, is_mobile=True, has_touch=True).new_page()
+    phone.goto(url)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(phone, "plan-held-phone")
+    User.objects.filter(pk=account.owner_id).update(language="ru")  # the owner's own choice
+    ru = open_context(PHONE, is_mobile=True, has_touch=True).new_page()
+    ru.goto(url)
+    expect(ru.locator("#held-title")).to_have_text("Удержанные заказы")
+    shoot(ru, "plan-held-ru")
