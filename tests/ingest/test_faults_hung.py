@@ -138,6 +138,18 @@ def slow_post(url: str, path: str, headers: str, body: bytes) -> tuple[bytes, fl
     return answer, time.monotonic() - start
 
 
+def slow_headers(url: str) -> float:
+    """Send the start of a request and never its end; seconds until the server hangs up."""
+    parts = urlsplit(url)
+    start = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"POST /api/orders/track HTTP/1.1\r\nHost: {parts.netloc}\r\n".encode())
+        with contextlib.suppress(OSError):
+            while sock.recv(4096):
+                pass
+    return time.monotonic() - start
+
+
 @committed
 def test_slow_clients_get_408_and_do_not_hold_the_server_from_other_clients(
     shop: Shop, tmp_path: Path
@@ -158,6 +170,7 @@ def test_slow_clients_get_408_and_do_not_hold_the_server_from_other_clients(
                 "Content-Type: application/json\r\n",
                 b'{"id": 1}',
             )
+            headers_only = pool.submit(slow_headers, url)
             time.sleep(BYTE_EVERY * 2)  # every thread of the server is reading a slow body
             # A client sending its order at once gets its answer within a bound: at worst it
             # waits for a thread until the slow clients ahead of it reach their deadline.
@@ -166,6 +179,9 @@ def test_slow_clients_get_408_and_do_not_hold_the_server_from_other_clients(
             assert seconds < READ_TIMEOUT * 2 + 2, seconds
             answers = [f.result(timeout=60) for f in slow]
             page, seconds = django_view.result(timeout=60)
+            closed_after = headers_only.result(timeout=60)
+        # Headers that never end: granian closes the connection at the same deadline.
+        assert READ_TIMEOUT - 0.5 < closed_after < READ_TIMEOUT * 2 + 2, closed_after
         # Django's 400 (and no traceback in the log), not a 500.
         assert page.startswith(b"HTTP/1.1 400 "), page[:200]
         assert READ_TIMEOUT - 0.5 < seconds < READ_TIMEOUT * 2 + 2, seconds
