@@ -216,7 +216,8 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     expect(page).to_have_url(live_server.url + "/projects/")
 
     # --- Log out and back in with the confirmed address; the language stays the user's.
-    page.locator("details.menu.right summary").click()
+    # The header is in the page twice (its phone menu is hidden on a desktop): the shown one.
+    page.locator("details.menu.right summary:visible").click()
     page.get_by_role("button", name=w.log_out).click()
     page.locator("header").get_by_role("link", name=w.log_in_link, exact=True).click()
     page.locator("input[name=login]").fill(email)
