@@ -150,6 +150,36 @@ document.getElementById('buy').addEventListener('click', async () => {{
 """
 
 
+# A second order once the account is full: the helper's sendOrder, with an id of its own.
+OVER_LIMIT_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Corner Shop</title>
+<link rel="icon" href="data:,">
+<script>
+{helper}
+</script>
+</head><body>
+<button id="buy" type="button">Place the order</button>
+<p id="status" role="status"></p>
+<script>
+document.getElementById('buy').addEventListener('click', async () => {{
+  const status = document.getElementById('status');
+  try {{
+    await sendOrder({{id: 'W-1001', total: 259000}});
+    status.textContent = 'Thank you!';
+  }} catch (error) {{
+    status.textContent = error.message;
+  }}
+}});
+</script>
+</body></html>
+"""
+# The banner's held count, its link to the plan, the plan page's held heading.
+HELD_WORDS = {
+    "en": ("1 order is held:", "See the plan", "Held orders"),
+    "ru": ("1 заказ удержан:", "Посмотреть тариф", "Удержанные заказы"),
+}
+
+
 def uncommented_example(helper: str) -> str:
     """The helper's `// Example:` block as code: `await sendOrder(...); await sendEvent(...);`."""
     _head, sep, example = helper.partition("// Example:\n")
@@ -309,3 +339,30 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     expect(records).to_have_text("1")
     records.click()
     expect(page.locator("tbody")).to_contain_text("Ruslan Garapov")
+
+    # --- Over the plan's limit: the order is held, not lost; the banner and the plan page say
+    # so; a larger plan (the operator's set-plan) releases it into the orders list.
+    from orderreport.accounts.models import Usage
+    from orderreport.accounts.services import get_plan, set_plan
+
+    account = order.project.account
+    Usage.objects.filter(account=account).update(used=account.plan.monthly_order_limit)
+    shop.bring_to_front()
+    shop.goto(shop_site.serve("/checkout-2", OVER_LIMIT_PAGE.format(helper=helper)))
+    shop.get_by_role("button", name="Place the order").click()
+    refused = "402 Monthly order limit reached for this account."
+    expect(shop.locator("#status")).to_contain_text(refused)
+    held_count, see_plan, held_heading = HELD_WORDS[language]
+    page.bring_to_front()
+    section(page, w.orders)
+    banner = page.locator(".banner")
+    expect(banner).to_contain_text(held_count)
+    expect(banner).to_contain_text("W-1001")
+    banner.get_by_role("link", name=see_plan).click()
+    held = page.locator("#held")
+    expect(held.get_by_role("heading", name=held_heading)).to_be_visible()
+    expect(held.locator("tbody")).to_contain_text(format_money(259000, "RUB", language))
+    assert not Order.objects.filter(external_id="W-1001").exists()
+    set_plan(account, get_plan("start"))
+    page.goto(f"{live_server.url}/projects/{order.project_id}/orders/")
+    expect(page.locator("tbody tr", has_text="W-1001")).to_be_visible()
