@@ -419,3 +419,31 @@ def test_it_shows_the_daily_summary_in_russian(client: Client, team: Team) -> No
     page = client.get(_url("channel", team.shop.project.pk, channel.pk)).content.decode()
     assert "Сводка за день: каждый день в 09:00 (UTC)." in page
     assert "Присылать сводку за день в" in page
+
+
+def test_it_shows_the_log_in_the_projects_time_zone_named_once(client: Client, team: Team) -> None:
+    import datetime as dt
+
+    from orderreport.notify.models import Attempt
+    from orderreport.notify.outbox import enqueue_test
+
+    team.shop.project.timezone = "Asia/Tokyo"  # UTC+9
+    team.shop.project.save()
+    channel = telegram_channel(team.shop)
+    at = dt.datetime(2026, 12, 1, 22, 10, 5, tzinfo=dt.UTC)
+    delivery = enqueue_test(channel, at)
+    Attempt.objects.create(delivery=delivery, at=at, duration_ms=12, outcome="failed")
+    client.force_login(team.owner)
+    page = client.get(_url("channel", team.shop.project.pk, channel.pk)).content.decode()
+    assert "Dec 2, 2026, 7:10:05" in page  # 22:10:05 UTC
+    assert "22:10" not in page
+
+    def shown(page: str) -> str:
+        # The settings form (folded away) explains the summary's hour in the zone too.
+        return re.sub(r"<form.*?</form>", "", page, flags=re.S)
+
+    # Named once: by the daily summary's line when it is on, else above the log.
+    assert shown(page).count("Asia/Tokyo") == 1
+    Channel.objects.filter(pk=channel.pk).update(sends_digest=not channel.sends_digest)
+    page = client.get(_url("channel", team.shop.project.pk, channel.pk)).content.decode()
+    assert shown(page).count("Asia/Tokyo") == 1
