@@ -84,7 +84,7 @@ def record_page(
     size: int = PAGE_SIZE,
     before: Cursor | None = None,
 ) -> Page[EventRecord]:
-    return keyset_page(filtered_records(project_id, filters), after, size, before)
+    return keyset_page(filtered_records(project_id, filters), after, size, before, positions=True)
 
 
 def record_total(project_id: int, filters: RecordFilters, filtered: bool) -> Total:

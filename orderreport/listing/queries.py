@@ -111,9 +111,13 @@ def keyset_page(
     after: Cursor | None,
     size: int = PAGE_SIZE,
     before: Cursor | None = None,
+    *,
+    positions: bool = False,
 ) -> Page[M]:
     """One page of `qs`, newest first: the rows after `after` (from the newest when both are
-    None), or the `size` rows just before `before` (the link one page back)."""
+    None), or the `size` rows just before `before` (the link one page back). With
+    `positions` (the dashboard's lists) a later page also counts the rows before it, up to
+    EXACT_UP_TO; the read API does without."""
     if before is not None:
         # Walks the same index the other way from `before`, and stops after one page.
         newer = list(qs.filter(newer_than(before)).order_by("received_at", "id")[: size + 1])
@@ -121,7 +125,7 @@ def keyset_page(
         rows = newer[:size][::-1]
         if not more_newer:
             # Back at the top: the first page, with its polling and its full length.
-            return keyset_page(qs, None, size)
+            return keyset_page(qs, None, size, positions=positions)
         next_cursor = Cursor.of(rows[-1]) if rows else None
         offset = _rows_before(qs, rows[0])
         return Page(rows, next_cursor, None, offset, True, _previous(qs, rows[0], size, offset))
@@ -130,8 +134,8 @@ def keyset_page(
     next_cursor = Cursor.of(rows[size - 1]) if len(rows) > size else None
     rows = rows[:size]
     newest = Cursor.of(rows[0]) if rows and after is None else None
-    if after is None or not rows:
-        return Page(rows, next_cursor, newest, 0, after is not None)
+    if after is None or not rows or not positions:
+        return Page(rows, next_cursor, newest, 0 if after is None else None, after is not None)
     offset = _rows_before(qs, rows[0])
     return Page(rows, next_cursor, newest, offset, True, _previous(qs, rows[0], size, offset))
 

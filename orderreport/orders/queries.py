@@ -73,7 +73,9 @@ def order_page(
     size: int = PAGE_SIZE,
     before: Cursor | None = None,
 ) -> Page[Order]:
-    return keyset_page(list_rows(filtered_orders(project_id, filters)), after, size, before)
+    return keyset_page(
+        list_rows(filtered_orders(project_id, filters)), after, size, before, positions=True
+    )
 
 
 def order_total(project_id: int, filters: OrderFilters) -> Total:
