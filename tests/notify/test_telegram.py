@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -242,3 +243,21 @@ def test_it_stops_sending_to_a_blocked_bot_within_the_same_batch(
         "Telegram: 403 Forbidden: bot was kicked",
         "The channel is switched off",
     }
+
+
+def test_it_writes_the_time_in_the_projects_zone_and_the_owners_language(
+    api: Api, shop: Shop, telegram: FakeTelegram
+) -> None:
+    shop.user.language = "ru"
+    shop.user.save()
+    shop.project.timezone = "Asia/Tokyo"  # UTC+9
+    shop.project.save()
+    telegram_channel(shop)
+    place_order(api, shop)
+    run_worker()
+    text = telegram.messages[0]["text"]
+    local = shop.project.orders.get().received_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    # "2 дек. 2026, 16:10 (Asia/Tokyo)": the day, the 24-hour clock there, the zone named.
+    assert f"{local.day} " in text
+    assert f"{local:%H:%M} (Asia/Tokyo)" in text
+    assert ".." not in text
