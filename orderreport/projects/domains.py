@@ -41,6 +41,11 @@ def _to_ascii(host: str) -> str | None:
     return ascii_host
 
 
+def is_ip_literal(host: str) -> bool:
+    """True if a stored domain is an IP address rather than a name."""
+    return _ip_literal(host) is not None
+
+
 def _ip_literal(host: str) -> str | None:
     candidate = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     try:
@@ -133,7 +138,43 @@ def host_matches(host: str, domains: Iterable[str]) -> bool:
 def describe_match(domain: str) -> str:
     """A short human description of what a stored domain matches (for the dashboard)."""
     if domain.startswith("*."):
-        return _("every subdomain of %(domain)s, not %(domain)s itself") % {"domain": domain[2:]}
+        base = display_host(domain[2:])
+        return _("every subdomain of %(domain)s, not %(domain)s itself") % {"domain": base}
     if _ip_literal(domain) is not None:
         return domain
-    return _("%(domain)s and www.%(domain)s") % {"domain": domain}
+    return _("%(domain)s and www.%(domain)s") % {"domain": display_host(domain)}
+
+
+def display_host(domain: str) -> str:
+    """A stored domain as people type it (`*.пример.рф`), or as stored if it is not IDNA."""
+    prefix = "*." if domain.startswith("*.") else ""
+    plain = domain.removeprefix(prefix)
+    if "xn--" not in plain:
+        return domain
+    try:
+        return prefix + idna.decode(plain)
+    except (idna.IDNAError, UnicodeError):
+        return domain
+
+
+def still_accepted(domain: str, others: Iterable[str]) -> list[tuple[list[str], str]]:
+    """What `domain` lets in that one of `others` would still let in once it is deleted:
+    (hosts, through which domain) pairs, decided by host_matches, the API's own rule."""
+    rest = [other for other in others if other != domain]
+    if domain.startswith("*."):
+        # host_matches reads "*.x" as a host no exact domain equals: only a wildcard over
+        # the same or a parent domain covers every subdomain of x.
+        whole = [other for other in rest if host_matches(domain, [other])]
+        if whole:
+            return [([domain], whole[0])]
+        # Otherwise only the names under x that have a domain of their own stay accepted.
+        return [
+            ([other], other) for other in rest if host_matches(other.removeprefix("*."), [domain])
+        ]
+    hosts = [domain] if _ip_literal(domain) is not None else [domain, "www." + domain]
+    found: dict[str, list[str]] = {}
+    for host in hosts:
+        through = next((other for other in rest if host_matches(host, [other])), None)
+        if through is not None:
+            found.setdefault(through, []).append(host)
+    return [(covered, through) for through, covered in found.items()]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import idna
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -25,7 +24,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from orderreport.accounts.access import ProjectAccess, project_for, visible_projects
 from orderreport.accounts.models import Account, Membership, User
 from orderreport.projects import services
-from orderreport.projects.domains import InvalidDomain, describe_match
+from orderreport.projects.domains import (
+    InvalidDomain,
+    describe_match,
+    display_host,
+    is_ip_literal,
+    still_accepted,
+)
 from orderreport.projects.forms import (
     ApiKeyForm,
     DeleteProjectForm,
@@ -174,14 +179,52 @@ def _confirm_delete(
 
 
 def _domain_row(domain: Domain) -> dict[str, Any]:
-    display = ""
-    plain = domain.host.removeprefix("*.")
-    if "xn--" in plain:
-        try:
-            display = idna.decode(plain)
-        except idna.IDNAError:
-            display = ""
-    return {"domain": domain, "matches": describe_match(domain.host), "unicode": display}
+    shown = display_host(domain.host)
+    return {
+        "domain": domain,
+        "matches": describe_match(domain.host),
+        "shown": shown,
+        "punycode": domain.host if shown != domain.host else "",
+    }
+
+
+def _delete_warning(domain: Domain) -> str:
+    """What deleting a domain changes for the API, told right when another active domain (a
+    wildcard, usually) still covers some of its hosts."""
+    others = domain.project.domains.filter(is_active=True).exclude(pk=domain.pk)
+    kept = still_accepted(domain.host, others.values_list("host", flat=True))
+    and_ = _(" and ")
+    sentences = []
+    covered = {host for hosts, _through in kept for host in hosts}
+    if domain.host.startswith("*.") or is_ip_literal(domain.host):
+        refused = [] if domain.host in covered else [domain.host]
+    else:
+        refused = [h for h in (domain.host, "www." + domain.host) if h not in covered]
+    if refused:
+        # All of it refused: the same words as the "Matches" column.
+        matches = (
+            describe_match(domain.host)
+            if not covered & {domain.host, "www." + domain.host}
+            else and_.join(display_host(h) for h in refused)
+        )
+        sentences.append(
+            _("Orders and events sent from %(matches)s will be refused.") % {"matches": matches}
+        )
+    for hosts, through in kept:
+        if hosts == [through]:
+            sentences.append(
+                _("%(host)s stays accepted: it is listed on its own.")
+                % {"host": display_host(through)}
+            )
+        else:
+            sentences.append(
+                _("Orders and events from %(hosts)s will still be accepted through %(through)s.")
+                % {
+                    "hosts": and_.join(display_host(h) for h in hosts),
+                    "through": display_host(through),
+                }
+            )
+    return " ".join(sentences)
 
 
 @login_required
@@ -199,7 +242,7 @@ def domains(request: HttpRequest, project_id: int) -> HttpResponse:
             messages.success(
                 request,
                 _("%(host)s added; it matches %(matches)s.")
-                % {"host": domain.host, "matches": describe_match(domain.host)},
+                % {"host": display_host(domain.host), "matches": describe_match(domain.host)},
             )
             return redirect("projects:domains", project.pk)
     rows = [_domain_row(d) for d in project.domains.order_by("host")]
@@ -226,9 +269,8 @@ def domain_delete(request: HttpRequest, project_id: int, domain_id: int) -> Http
         request,
         access,
         domain,
-        title=_("Delete the domain %(host)s?") % {"host": domain.host},
-        warning=_("Orders and events sent from %(matches)s will be refused.")
-        % {"matches": describe_match(domain.host)},
+        title=_("Delete the domain %(host)s?") % {"host": display_host(domain.host)},
+        warning=_delete_warning(domain),
         back="projects:domains",
         delete=lambda: services.delete_domain(domain),
         done=_("Domain %(host)s deleted.") % {"host": domain.host},

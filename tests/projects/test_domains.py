@@ -7,9 +7,11 @@ import pytest
 from orderreport.projects.domains import (
     InvalidDomain,
     describe_match,
+    display_host,
     host_matches,
     normalize_domain,
     origin_host,
+    still_accepted,
 )
 
 
@@ -167,3 +169,31 @@ def test_it_describes_what_a_domain_matches() -> None:
         describe_match("*.example.com") == "every subdomain of example.com, not example.com itself"
     )
     assert describe_match("192.0.2.1") == "192.0.2.1"
+
+
+@pytest.mark.parametrize(
+    ("domain", "others", "kept"),
+    [
+        (
+            "shop.example.com",
+            ["*.example.com"],
+            [(["shop.example.com", "www.shop.example.com"], "*.example.com")],
+        ),
+        ("example.com", ["*.example.com"], [(["www.example.com"], "*.example.com")]),
+        ("example.com", ["example.org"], []),
+        ("*.shop.example.com", ["*.example.com"], [(["*.shop.example.com"], "*.example.com")]),
+        ("*.example.com", ["example.com"], []),
+        ("*.example.com", ["shop.example.com"], [(["shop.example.com"], "shop.example.com")]),
+        ("10.0.0.1", ["*.example.com"], []),
+    ],
+)
+def test_it_tells_what_another_domain_still_accepts(
+    domain: str, others: list[str], kept: list[tuple[list[str], str]]
+) -> None:
+    assert still_accepted(domain, [*others, domain]) == kept
+
+
+def test_it_displays_a_domain_as_typed() -> None:
+    assert display_host("*.xn--e1afmkfd.xn--p1ai") == "*.пример.рф"
+    assert display_host("example.com") == "example.com"
+    assert display_host("xn--zz.example") == "xn--zz.example"
