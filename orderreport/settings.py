@@ -286,6 +286,11 @@ ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "OrderReport"
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7, minimum=1)
+# Mail to addresses a member types (accounts/mail_limits.py): one invitation or confirmation
+# per address per cooldown, and a daily number of each per member.
+MAIL_ADDRESS_COOLDOWN_SECONDS = env_int("MAIL_ADDRESS_COOLDOWN_SECONDS", 600, minimum=0)
+INVITATION_MAILS_PER_DAY = env_int("INVITATION_MAILS_PER_DAY", 30, minimum=1)
+CONFIRMATION_MAILS_PER_DAY = env_int("CONFIRMATION_MAILS_PER_DAY", 30, minimum=1)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # EMAIL_URL (smtp://user:password@host:587/?tls=True, or EMAIL_URL_FILE) sets everything at

@@ -75,6 +75,9 @@ def _generous_rate_limits(settings: Any) -> Iterator[None]:
     settings.RATE_LIMIT_KEY_PER_SECOND = 1_000_000
     settings.RATE_LIMIT_KEY_BURST = 1_000_000
     settings.FORM_RATE_PER_MINUTE = 1_000_000
+    settings.MAIL_ADDRESS_COOLDOWN_SECONDS = 0
+    settings.INVITATION_MAILS_PER_DAY = 1_000_000
+    settings.CONFIRMATION_MAILS_PER_DAY = 1_000_000
     yield
     if not settings.REDIS_URL:
         cache.clear()  # local memory only: a shared Redis is never flushed by tests

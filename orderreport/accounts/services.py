@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from orderreport.accounts import mail_limits
 from orderreport.accounts.models import (
     Account,
     HeldOrder,
@@ -25,6 +26,7 @@ from orderreport.accounts.models import (
     Usage,
     User,
 )
+from orderreport.accounts.signals import member_removed
 
 Role = Membership.Role
 # Shares of the limit at which the app warns: first a warning, then "full".
@@ -221,6 +223,20 @@ def invite_member(account: Account, email: str, role: str, invited_by: User) -> 
     role = _check_role(role)
     if Membership.objects.filter(account=account, user__email__iexact=email).exists():
         raise MembershipError(_("%(email)s is already a member.") % {"email": email})
+    verdict = mail_limits.take("invitation", invited_by.pk, email)
+    if verdict is mail_limits.Verdict.COOLDOWN:
+        raise MembershipError(
+            _("An invitation was mailed to %(email)s a few minutes ago; try again later.")
+            % {"email": email}
+        )
+    if verdict is mail_limits.Verdict.CAPPED:
+        raise MembershipError(
+            _(
+                "You have sent %(count)s invitations today, the most allowed in a day; "
+                "try again tomorrow."
+            )
+            % {"count": settings.INVITATION_MAILS_PER_DAY}
+        )
     with transaction.atomic():
         # Inviting again replaces the open invitation: a fresh link and a fresh expiry.
         Invitation.objects.filter(account=account, email=email, accepted__isnull=True).delete()
@@ -298,9 +314,22 @@ def change_role(membership: Membership, role: str) -> None:
 
 
 def remove_member(membership: Membership) -> None:
+    """Remove a member; channels that mail their address are switched off (member_removed)."""
     if membership.role == Role.OWNER:
         raise MembershipError(_("The owner cannot be removed."))
-    membership.delete()
+    with transaction.atomic():
+        membership.delete()
+        member_removed.send(
+            sender=Membership, account=membership.account, email=membership.user.email
+        )
+
+
+def open_invitation(token: str) -> Invitation | None:
+    """The invitation behind `token` if it can still be accepted (not used, withdrawn, expired)."""
+    found = Invitation.objects.filter(token=token, accepted__isnull=True).first()
+    if found is None or found.is_expired:
+        return None
+    return found
 
 
 @transaction.atomic

@@ -13,6 +13,11 @@ from django.http import HttpRequest
 # releases held orders into the new plan's room and answers how many it recorded.
 plan_changed = Signal()
 
+# Sent by services.remove_member after the membership is gone (account=..., email=...): the
+# address no longer belongs to someone in the account, so notify switches off the e-mail
+# channels that deliver to it (accounts may not import notify).
+member_removed = Signal()
+
 
 @receiver(user_logged_in)
 def remember_language_picked_before_login(

@@ -181,7 +181,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 
         # The link arrived by e-mail, so whoever follows it controls the address: sign-up
         # with it needs no second confirmation mail.
-        get_adapter(request).stash_verified_email(request, found.email)
+        get_adapter(request).stash_invitation(request, found.token, found.email)
         has_user = User.objects.filter(email__iexact=found.email).exists()
         return render(
             request, "accounts/invitation.html", {"invitation": found, "has_user": has_user}

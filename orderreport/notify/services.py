@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
@@ -12,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from orderreport.accounts.models import Membership
+from orderreport.accounts import mail_limits
+from orderreport.accounts.models import Account, Membership
 from orderreport.notify.config import (
     ChannelConfig,
     EmailConfig,
@@ -83,15 +85,38 @@ def confirmation_token(channel: Channel, address: str) -> str:
     return signing.dumps({"c": channel.pk, "a": address}, salt=CONFIRM_SALT, compress=True)
 
 
-def send_confirmations(channel: Channel, language: str) -> list[str]:
-    """Mail a confirmation link to each address not yet confirmed; returns them."""
+@dataclass
+class Confirmations:
+    sent: list[str] = field(default_factory=list)
+    cooling: list[str] = field(default_factory=list)  # mailed moments ago, not again
+    capped: list[str] = field(default_factory=list)  # over the member's daily number
+
+
+def send_confirmations(
+    channel: Channel,
+    language: str,
+    *,
+    user_id: int | None = None,
+    skip: Iterable[str] = (),
+) -> Confirmations:
+    """Mail a confirmation link to each unconfirmed address not in `skip` (those the channel
+    had before this save), within the per-address cooldown and the member's daily number."""
     from orderreport.notify.transports.email import send_mail
 
     config = channel.settings
     assert isinstance(config, EmailConfig)
-    pending = [a for a in config.addresses if a not in config.confirmed]
+    skipped = {a.lower() for a in skip}
+    pending = [a for a in config.addresses if a not in config.confirmed and a not in skipped]
+    result = Confirmations()
     with translation.override(language):
         for address in pending:
+            verdict = mail_limits.take("confirmation", user_id, address)
+            if verdict is mail_limits.Verdict.COOLDOWN:
+                result.cooling.append(address)
+                continue
+            if verdict is mail_limits.Verdict.CAPPED:
+                result.capped.append(address)
+                continue
             link = settings.BASE_URL + reverse(
                 "notify:confirm-email", args=[confirmation_token(channel, address)]
             )
@@ -99,7 +124,8 @@ def send_confirmations(channel: Channel, language: str) -> list[str]:
             text = render_to_string("notify/email/confirm.txt", context)
             html = render_to_string("notify/email/confirm.html", context)
             send_mail([address], _("Confirm notifications from OrderReport"), text, html)
-    return pending
+            result.sent.append(address)
+    return result
 
 
 def confirm_email(token: str) -> tuple[Channel, str] | None:
@@ -124,6 +150,37 @@ def confirm_email(token: str) -> tuple[Channel, str] | None:
             channel.config = dump_config(confirmed)
             channel.save(update_fields=["config"])
     return channel, address
+
+
+def disable_channels_of_removed_member(account: Account, email: str) -> int:
+    """Switch off the account's e-mail channels that deliver to a removed member's address and
+    forget its confirmation (membership was what vouched for it); returns how many."""
+    email = email.lower()
+    switched_off = 0
+    channels = Channel.objects.select_for_update().filter(
+        project__account=account, kind=Channel.Kind.EMAIL
+    )
+    for channel in channels:
+        config = channel.settings
+        assert isinstance(config, EmailConfig)
+        if email not in config.addresses:
+            continue
+        channel.config = dump_config(
+            EmailConfig(
+                addresses=config.addresses, confirmed=[a for a in config.confirmed if a != email]
+            )
+        )
+        channel.is_active = False
+        channel.disabled_reason = _(
+            "%(email)s was removed from the account; take the address out or confirm it again."
+        ) % {"email": email}
+        channel.save(update_fields=["config", "is_active", "disabled_reason"])
+        switched_off += 1
+    return switched_off
+
+
+def on_member_removed(sender: object, account: Account, email: str, **kwargs: object) -> None:
+    disable_channels_of_removed_member(account, email)
 
 
 def rotate_webhook_secret(channel: Channel) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from orderreport.accounts.access import ProjectAccess, project_for
 from orderreport.notify import services
+from orderreport.notify.config import EmailConfig
 from orderreport.notify.forms import FORMS, initial_for
 from orderreport.notify.models import Channel, Delivery
 from orderreport.notify.outbox import enqueue_test, send_again
@@ -84,23 +86,50 @@ def add_channel(request: HttpRequest, project_id: int, kind: str) -> HttpRespons
     )
 
 
-def _after_save(request: HttpRequest, channel: Channel, created: bool) -> None:
+def _after_save(
+    request: HttpRequest, channel: Channel, created: bool, previous: frozenset[str] = frozenset()
+) -> None:
     messages.success(request, _("Channel saved."))
     if channel.kind == Channel.Kind.WEBHOOK and created:
         # Shown on the next page once, then gone: the secret is never rendered again.
         request.session[SECRET_SESSION_KEY.format(channel.pk)] = channel.config["secret"]
     if channel.kind == Channel.Kind.EMAIL:
         try:
-            sent = services.send_confirmations(channel, _language(request))
+            # Only addresses added by this save: saving again mails nobody a second time.
+            result = services.send_confirmations(
+                channel, _language(request), user_id=request.user.pk, skip=previous
+            )
         except Exception:
             messages.error(request, _("Could not send the confirmation e-mail; try again later."))
-        else:
-            if sent:
-                messages.info(
-                    request,
-                    _("A confirmation link was sent to: %(addresses)s")
-                    % {"addresses": ", ".join(sent)},
+            return
+        if result.sent:
+            messages.info(
+                request,
+                _("A confirmation link was sent to: %(addresses)s")
+                % {"addresses": ", ".join(result.sent)},
+            )
+        if result.cooling:
+            messages.warning(
+                request,
+                _(
+                    "A confirmation link was sent to %(addresses)s a few minutes ago; "
+                    "it was not sent again."
                 )
+                % {"addresses": ", ".join(result.cooling)},
+            )
+        if result.capped:
+            messages.error(
+                request,
+                _(
+                    "Not sent to %(addresses)s: you have sent %(count)s confirmation e-mails "
+                    "today, the most allowed in a day. Remove the address and add it again "
+                    "tomorrow."
+                )
+                % {
+                    "addresses": ", ".join(result.capped),
+                    "count": settings.CONFIRMATION_MAILS_PER_DAY,
+                },
+            )
 
 
 @never_cache  # shows a key or secret: never kept by a browser or proxy
@@ -115,6 +144,8 @@ def channel_detail(request: HttpRequest, project_id: int, channel_id: int) -> Ht
         form = form_class(request.POST, project=access.project, channel=channel)
         if form.is_valid():
             assert form.config is not None
+            config = channel.settings
+            previous = frozenset(config.addresses if isinstance(config, EmailConfig) else ())
             services.save_channel(
                 access.project,
                 channel.kind,
@@ -128,7 +159,7 @@ def channel_detail(request: HttpRequest, project_id: int, channel_id: int) -> Ht
                 events=form.cleaned_data["events"],
                 channel=channel,
             )
-            _after_save(request, channel, created=False)
+            _after_save(request, channel, created=False, previous=previous)
             return redirect("notify:channel", access.project.pk, channel.pk)
     else:
         form = form_class(initial=initial_for(channel), project=access.project, channel=channel)

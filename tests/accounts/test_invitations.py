@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
@@ -180,3 +181,76 @@ def test_it_withdraws_an_invitation(team: Team) -> None:
     assert as_user(team.admin).post(revoke).status_code == 302
     assert not Invitation.objects.exists()
     assert as_user(team.admin).post(revoke).status_code == 404
+
+
+def test_it_refuses_a_sign_up_from_an_invitation_with_another_address(team: Team) -> None:
+    invite(as_user(team.owner), team, "newcomer@example.com")
+    link = link_in(mail.outbox[0])
+    mail.outbox.clear()
+
+    client = Client()
+    client.get(link)
+    signup = client.post(
+        f"/accounts/signup/?next={link}",
+        {"email": "intruder@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert signup.status_code == 200
+    assert (
+        "This sign-up comes from the invitation for newcomer@example.com: use that address."
+        in signup.content.decode()
+    )
+    assert not User.objects.filter(email__in=["intruder@example.com"]).exists()
+    assert not EmailAddress.objects.filter(email="newcomer@example.com").exists()
+    assert client.post(link).status_code != 302
+    assert (
+        not Membership.objects.filter(account=team.shop.account, role="viewer")
+        .exclude(user=team.viewer)
+        .exists()
+    )
+
+
+def test_it_forgets_the_address_of_a_withdrawn_invitation(team: Team) -> None:
+    invite(as_user(team.owner), team, "newcomer@example.com")
+    link = link_in(mail.outbox[0])
+    mail.outbox.clear()
+
+    client = Client()
+    client.get(link)
+    Invitation.objects.all().delete()  # withdrawn by an admin meanwhile
+    signup = client.post(
+        "/accounts/signup/",
+        {"email": "newcomer@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert signup.status_code == 302
+    # No longer proven by the invitation: the address must be confirmed by mail.
+    address = EmailAddress.objects.get(email="newcomer@example.com")
+    assert not address.verified
+    assert [m.to for m in mail.outbox] == [["newcomer@example.com"]]
+    assert "account_verified_email" not in {k for k, v in client.session.items() if v}
+
+
+def test_it_mails_an_address_one_invitation_per_cooldown(team: Team, settings: Any) -> None:
+    settings.MAIL_ADDRESS_COOLDOWN_SECONDS = 600
+    address = f"again-{team.owner.pk}@example.com"  # counters outlive a test in a shared Redis
+    client = as_user(team.owner)
+    assert invite(client, team, address).status_code == 302
+    again = invite(client, team, address)
+    assert again.status_code == 400
+    assert (
+        f"An invitation was mailed to {address} a few minutes ago; try again later."
+        in again.content.decode()
+    )
+    assert len(mail.outbox) == 1
+
+
+def test_it_caps_the_invitations_a_member_sends_in_a_day(team: Team, settings: Any) -> None:
+    settings.INVITATION_MAILS_PER_DAY = 1
+    client = as_user(team.owner)
+    assert invite(client, team, "first@example.com").status_code == 302
+    refused = invite(client, team, "second@example.com")
+    assert refused.status_code == 400
+    assert "You have sent 1 invitations today, the most allowed in a day" in (
+        refused.content.decode()
+    )
+    assert [m.to for m in mail.outbox] == [["first@example.com"]]
+    assert not Invitation.objects.filter(email="second@example.com").exists()

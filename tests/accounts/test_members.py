@@ -132,3 +132,36 @@ def test_it_escapes_member_and_account_names(team: Team) -> None:
     body = as_user(team.owner).get(url(team)).content.decode()
     assert "<script>x</script>" not in body
     assert "&lt;script&gt;x&lt;/script&gt;" in body
+
+
+def test_it_switches_off_the_channels_that_mail_a_removed_member(team: Team) -> None:
+    from orderreport.notify.models import Channel
+    from orderreport.notify.services import email_config, save_channel
+
+    project = team.shop.project
+
+    def channel(name: str, addresses: list[str]) -> Channel:
+        return save_channel(
+            project,
+            "email",
+            name,
+            email_config(project, addresses),
+            receives_orders=True,
+            receives_limits=False,
+            events=[],
+        )
+
+    theirs = channel("Viewer", [team.viewer.email, "boss@example.com"])
+    others = channel("Admin", [team.admin.email])
+    assert team.viewer.email in theirs.settings.recipients
+
+    target = membership(team, team.viewer)
+    assert as_user(team.admin).post(url(team, f"{target.pk}/remove/")).status_code == 302
+
+    theirs.refresh_from_db()
+    others.refresh_from_db()
+    assert not theirs.is_active
+    assert team.viewer.email in theirs.disabled_reason
+    # Switching it back on does not mail the former member without a new confirmation.
+    assert team.viewer.email not in theirs.settings.recipients
+    assert others.is_active

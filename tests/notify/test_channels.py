@@ -447,3 +447,49 @@ def test_it_shows_the_log_in_the_projects_time_zone_named_once(client: Client, t
     Channel.objects.filter(pk=channel.pk).update(sends_digest=not channel.sends_digest)
     page = client.get(_url("channel", team.shop.project.pk, channel.pk)).content.decode()
     assert shown(page).count("Asia/Tokyo") == 1
+
+
+def _save_email_channel(client: Client, team: Team, addresses: str) -> Any:
+    project = team.shop.project.pk
+    fields = {"name": "Team", "addresses": addresses, "receives_orders": "on"}
+    channel = Channel.objects.filter(kind="email").first()
+    if channel is None:
+        return client.post(_url("add", project, "email"), fields, follow=True)
+    return client.post(_url("channel", project, channel.pk), fields, follow=True)
+
+
+def test_it_mails_only_the_addresses_a_save_adds(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    _save_email_channel(client, team, "one@example.com, two@example.com")
+    assert sorted(m.to[0] for m in mail.outbox) == ["one@example.com", "two@example.com"]
+    mail.outbox.clear()
+    for _save in range(3):
+        _save_email_channel(client, team, "one@example.com, two@example.com")
+    assert mail.outbox == []
+    _save_email_channel(client, team, "one@example.com, two@example.com, three@example.com")
+    assert [m.to for m in mail.outbox] == [["three@example.com"]]
+
+
+def test_it_mails_an_address_once_per_cooldown(client: Client, team: Team, settings: Any) -> None:
+    settings.MAIL_ADDRESS_COOLDOWN_SECONDS = 600
+    address = f"cool-{team.owner.pk}@example.com"  # counters outlive a test in a shared Redis
+    client.force_login(team.owner)
+    _save_email_channel(client, team, address)
+    _save_email_channel(client, team, "other@example.com")
+    mail.outbox.clear()
+    page = _save_email_channel(client, team, address)
+    assert mail.outbox == []
+    assert f"A confirmation link was sent to {address} a few minutes ago" in page.content.decode()
+
+
+def test_it_caps_the_confirmations_a_member_sends_in_a_day(
+    client: Client, team: Team, settings: Any
+) -> None:
+    settings.CONFIRMATION_MAILS_PER_DAY = 2
+    client.force_login(team.owner)
+    page = _save_email_channel(client, team, "a@example.com, b@example.com, c@example.com")
+    assert len(mail.outbox) == 2
+    assert (
+        "Not sent to c@example.com: you have sent 2 confirmation e-mails today"
+        in page.content.decode()
+    )
