@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from orderreport.display import neutralise
 from orderreport.money import format_money
 from orderreport.notify import digest
 from orderreport.notify.models import Delivery
@@ -46,7 +47,9 @@ class Message:
 
 
 def short(value: object) -> str:
-    text = str(value)
+    """A customer string as a message shows it: control and bidi characters escaped (a CR/LF
+    must not start a fake line in a mail or Telegram body), cut to MAX_VALUE_CHARS."""
+    text = neutralise(value)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
 
@@ -84,7 +87,7 @@ def _data_pairs(items: object) -> list[tuple[str, str]]:
 
 def _build(delivery: Delivery, language: str) -> Message:
     channel = delivery.channel
-    project = channel.project.name if channel else ""
+    project = neutralise(channel.project.name) if channel else ""
     if delivery.topic == Delivery.Topic.ORDER and delivery.order is not None:
         order = delivery.order
         message = Message(
@@ -181,7 +184,7 @@ def _digest(figures: digest.Digest, language: str) -> Message:
     message = Message(
         title=_("Daily summary for %(day)s")
         % {"day": format_day(figures.day, language, long=True)},
-        project=figures.project.name,
+        project=neutralise(figures.project.name),
         link=figures.url,
         link_label=_("Open the overview"),
         note=_("In brackets: the change against the day before."),

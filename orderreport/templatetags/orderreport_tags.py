@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from orderreport.display import is_right_to_left, neutralise
 from orderreport.times import format_day, format_moment
 
 register = template.Library()
@@ -82,3 +85,22 @@ def day(value: dt.date | dt.datetime | None, zone: object = None) -> str:
     if value is None:
         return ""
     return format_day(value, _language(), _zone(zone) if zone else None)
+
+
+@register.filter
+def customer(value: object) -> SafeString:
+    """`{{ order.username|customer }}`: a string from a shop or form, its control and bidi
+    characters shown escaped (`orderreport.display`) and, if it holds right-to-left letters,
+    isolated in `<bdi>`: neither a line break nor a direction in it changes the page around it."""
+    if value is None:
+        return SafeString("")
+    text = neutralise(value)
+    return format_html("<bdi>{}</bdi>" if is_right_to_left(text) else "{}", text)
+
+
+@register.filter
+def customer_text(value: object) -> str:
+    """`customer` without the `<bdi>`, where no tag may go: `<title>`, attribute values."""
+    if value is None:
+        return ""
+    return neutralise(value)

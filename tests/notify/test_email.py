@@ -89,8 +89,41 @@ def test_it_keeps_line_breaks_of_an_order_id_out_of_the_subject(
     (message,) = smtp.messages
     assert message["Bcc"] is None
     assert smtp.envelopes[0].rcpt_tos == ["boss@example.com"]
-    assert "A-1 Bcc: victim@example.com" in message["Subject"]
+    assert "A-1\\r\\nBcc: victim@example.com" in message["Subject"]
     assert Delivery.objects.get().status == Delivery.Status.SENT
+
+
+FAKE = "\r\nFake: line\u202eevil"
+
+
+def test_it_shows_line_breaks_and_bidi_overrides_escaped(
+    api: Api, shop: Shop, smtp: Mailbox
+) -> None:
+    email_channel(shop, ["boss@example.com"], ["boss@example.com"])
+    place_order(
+        api,
+        shop,
+        id="A-1" + FAKE,
+        username="Ann" + FAKE,
+        products=[
+            {"name": "Hat" + FAKE, "price": 100, "count": 1, "image": "https://example.com/h.jpg"}
+        ],
+        data=[{"name": "Note" + FAKE, "value": "ok" + FAKE}],
+    )
+    run_worker()
+
+    (message,) = smtp.messages
+    parts = parts_of(message)
+    text, html = parts["text/plain"], parts["text/html"]
+    assert not [line for line in text.splitlines() if line.startswith("Fake:")]
+    for body in (text, html, message["Subject"]):
+        assert "\u202e" not in body
+    for shown in ("A-1", "Ann", "Hat", "Note", "ok"):
+        assert f"{shown}\\r\\nFake: line\\u202eevil" in text
+        assert f"{shown}\\r\\nFake: line\\u202eevil" in html
+    order = shop.project.orders.get()  # stored as sent
+    assert (order.external_id, order.username) == ("A-1" + FAKE, "Ann" + FAKE)
+    assert order.data[0]["value"] == "ok" + FAKE
 
 
 def test_it_writes_times_without_a_doubled_dot_in_russian(

@@ -42,6 +42,31 @@ def test_it_sends_a_new_order_as_escaped_html(api: Api, shop: Shop, telegram: Fa
     assert delivery.attempt_log.get().outcome == Attempt.Outcome.SENT
 
 
+def test_it_shows_line_breaks_and_bidi_overrides_escaped(
+    api: Api, shop: Shop, telegram: FakeTelegram
+) -> None:
+    fake = "\r\nFake: line\u202eevil"
+    telegram_channel(shop)
+    place_order(
+        api,
+        shop,
+        id="A-1" + fake,
+        username="Ann" + fake,
+        products=[
+            {"name": "Hat" + fake, "price": 100, "count": 1, "image": "https://example.com/h.jpg"}
+        ],
+        data=[{"name": "Note" + fake, "value": "ok" + fake}],
+    )
+    run_worker()
+
+    text = telegram.messages[0]["text"]
+    assert not [line for line in text.splitlines() if line.startswith("Fake:")]
+    assert "\u202e" not in text
+    for shown in ("A-1", "Ann", "Hat", "Note", "ok"):
+        assert f"{shown}\\r\\nFake: line\\u202eevil" in text
+    assert shop.project.orders.get().username == "Ann" + fake  # stored as sent
+
+
 def test_it_writes_in_the_owners_language(api: Api, shop: Shop, telegram: FakeTelegram) -> None:
     shop.user.language = "ru"
     shop.user.save()

@@ -57,7 +57,7 @@ def test_it_shows_the_whole_order(team: Team, client: Client, make_order: MakeOr
     assert "RUB\xa0751.50" in html
     assert "RUB\xa01,741.50" in html
     assert "<dt>Имя</dt><dd>John Doe</dd>" in html
-    assert "Ring<br>first" in html
+    assert "Ring\\nfirst" in html  # a line break in a value is shown, never obeyed
     assert '<a href="mailto:john@example.com">john@example.com</a>' in html
     assert '<a href="tel:+998901112233">+998 (90) 111-22-33</a>' in html
     assert "https://example.com" in html and "203.0.113.7" in html
@@ -103,6 +103,43 @@ def test_it_escapes_everything_the_customer_sent(
     assert 'src="https://e.com/&quot;onerror=&quot;x"' in html
     assert "&lt;b&gt;call me&lt;/b&gt;" in html
     assert "tel:" not in html  # no digits, no link
+
+
+FAKE_LINE = "\r\nFake: line"
+OVERRIDE = "\u202eevil"
+
+
+def test_it_shows_line_breaks_and_bidi_overrides_escaped(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    order = full_order(
+        make_order,
+        team,
+        external_id="A-1" + FAKE_LINE + OVERRIDE,
+        username="Ann" + FAKE_LINE + OVERRIDE,
+        products=[{"name": "Hat" + FAKE_LINE + OVERRIDE, "price": 1, "count": 1}],
+        data=[{"name": "Note" + OVERRIDE, "value": "ok" + FAKE_LINE + OVERRIDE}],
+    )
+    client.force_login(team.owner)
+
+    html = client.get(url(order)).content.decode()
+
+    assert "\u202e" not in html
+    assert "\nFake" not in html and "<br>Fake" not in html
+    for shown in ("A-1", "Ann", "Hat", "ok"):
+        assert f"{shown}\\r\\nFake: line\\u202eevil" in html
+    assert "Note\\u202eevil" in html
+    order.refresh_from_db()  # stored as sent
+    assert order.external_id == "A-1" + FAKE_LINE + OVERRIDE
+    assert order.products[0]["name"] == "Hat" + FAKE_LINE + OVERRIDE
+    assert order.data[0]["value"] == "ok" + FAKE_LINE + OVERRIDE
+
+
+def test_it_isolates_right_to_left_text(team: Team, client: Client, make_order: MakeOrder) -> None:
+    order = full_order(make_order, team, username="שלום 12")
+    client.force_login(team.owner)
+    html = client.get(url(order)).content.decode()
+    assert "<dd><bdi>שלום 12</bdi></dd>" in html
 
 
 def test_it_shows_no_image_for_a_url_that_is_not_http(

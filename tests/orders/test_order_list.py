@@ -93,6 +93,19 @@ def test_it_escapes_customer_data(team: Team, client: Client, make_order: MakeOr
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_it_shows_line_breaks_and_bidi_overrides_escaped(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    fake = "\r\nFake: line\u202eevil"
+    make_order(team.shop.project, external_id="A-1" + fake, username="Ann" + fake, email="a@b.c")
+    client.force_login(team.owner)
+    html = client.get(url(team)).content.decode()
+    assert "\u202e" not in html
+    assert "\nFake" not in html
+    assert "A-1\\r\\nFake: line\\u202eevil" in html
+    assert "Ann\\r\\nFake: line\\u202eevil" in html
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
