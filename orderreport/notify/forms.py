@@ -27,6 +27,17 @@ def _first_error(exc: ValidationError) -> str:
     return str(error.get("msg", "")).removeprefix("Value error, ")
 
 
+# What a channel gets, in the order the form offers it; the daily summary last.
+SENDS = (
+    "receives_orders",
+    "events",
+    "receives_status_changes",
+    "receives_limits",
+    "sends_digest",
+    "digest_hour",
+)
+
+
 class ChannelForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     receives_orders = forms.BooleanField(label=_("New orders"), required=False, initial=True)
@@ -35,9 +46,18 @@ class ChannelForm(forms.Form):
         queryset=Event.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        help_text=_("Call-back requests, sign-ups and the like, sent with an event key."),
     )
-    receives_status_changes = forms.BooleanField(label=_("Status changes"), required=False)
-    receives_limits = forms.BooleanField(label=_("Plan-limit warnings"), required=False)
+    receives_status_changes = forms.BooleanField(
+        label=_("Status changes"),
+        required=False,
+        help_text=_("When an order's status changes on the dashboard or through the API."),
+    )
+    receives_limits = forms.BooleanField(
+        label=_("Plan-limit warnings"),
+        required=False,
+        help_text=_("When orders reach 80 and 100 percent of the plan's monthly limit."),
+    )
     sends_digest = forms.BooleanField(label=_("Daily summary"), required=False)
     digest_hour = forms.TypedChoiceField(
         label=_("Send the daily summary at"),
@@ -60,10 +80,17 @@ class ChannelForm(forms.Form):
             "Yesterday's revenue, orders and leads against the day before, at this hour "
             "of the project's time zone (%(zone)s)."
         ) % {"zone": project.timezone}
-        # The summary's two fields come last, after the kind's own.
-        digest = ["sends_digest", "digest_hour"]
-        self.order_fields([name for name in self.fields if name not in digest] + digest)
+        # Where to send (the name, the kind's own fields) first, then what to send.
+        self.order_fields([name for name in self.fields if name not in SENDS] + list(SENDS))
         self.config: ChannelConfig | None = None
+
+    def where_fields(self) -> list[forms.BoundField]:
+        """The name and the kind's own fields: where notifications go."""
+        return [self[name] for name in self.fields if name not in SENDS]
+
+    def what_fields(self) -> list[forms.BoundField]:
+        """What the channel gets: orders, records, status changes, limits, the summary."""
+        return [self[name] for name in SENDS]
 
     def clean_digest_hour(self) -> int:
         # Optional, so forms posted before the summary existed (and API-like tests) still
