@@ -20,12 +20,22 @@ QUICK_CHOICES = [
 ]
 # Far enough apart for any real order, near enough that converting a local midnight to UTC
 # can never overflow Python's datetime.
-_FIRST_DAY = dt.date(1970, 1, 1)
-_LAST_DAY = dt.date(9000, 12, 31)
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(9000, 12, 31)
 
 
-def _date_widget() -> forms.DateInput:
+def date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def checked_day(day: dt.date | None) -> dt.date | None:
+    """A typed day, refused outside the days every list and report can compute with."""
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise forms.ValidationError(
+            _("Enter a date between %(first)s and %(last)s."),
+            params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return day
 
 
 class FilterForm(forms.Form):
@@ -36,8 +46,8 @@ class FilterForm(forms.Form):
     """
 
     period = forms.ChoiceField(label=_("Period"), choices=QUICK_CHOICES, required=False)
-    start = forms.DateField(label=_("From"), required=False, widget=_date_widget())
-    end = forms.DateField(label=_("To"), required=False, widget=_date_widget())
+    start = forms.DateField(label=_("From"), required=False, widget=date_widget())
+    end = forms.DateField(label=_("To"), required=False, widget=date_widget())
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
     after = forms.CharField(required=False, widget=forms.HiddenInput)
     before = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -47,13 +57,7 @@ class FilterForm(forms.Form):
         self.zone = zone
 
     def _clean_day(self, name: str) -> dt.date | None:
-        day: dt.date | None = self.cleaned_data.get(name)
-        if day is not None and not _FIRST_DAY <= day <= _LAST_DAY:
-            raise forms.ValidationError(
-                _("Enter a date between %(first)s and %(last)s."),
-                params={"first": _FIRST_DAY.isoformat(), "last": _LAST_DAY.isoformat()},
-            )
-        return day
+        return checked_day(self.cleaned_data.get(name))
 
     def clean_start(self) -> dt.date | None:
         return self._clean_day("start")

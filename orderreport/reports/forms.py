@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orderreport.listing.forms import checked_day, date_widget
 from orderreport.reports.figures import MAX_DAYS, Period
 
 PERIODS = [
@@ -23,13 +24,6 @@ PERIODS = [
 ]
 DEFAULT_PERIOD = "7d"
 _LAST_DAYS = {"7d": 7, "30d": 30, "90d": 90}
-# Near enough that a local midnight (and the previous period's) always fits a datetime.
-_FIRST_DAY = dt.date(1970, 1, 1)
-_LAST_DAY = dt.date(9000, 12, 31)
-
-
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def quick_period(name: str, today: dt.date, zone: ZoneInfo) -> Period:
@@ -52,8 +46,8 @@ class PeriodForm(forms.Form):
     the account overview, whose projects may live in different zones."""
 
     period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
-    start = forms.DateField(label=_("From"), required=False, widget=_date_widget())
-    end = forms.DateField(label=_("To"), required=False, widget=_date_widget())
+    start = forms.DateField(label=_("From"), required=False, widget=date_widget())
+    end = forms.DateField(label=_("To"), required=False, widget=date_widget())
     tz = forms.ChoiceField(label=_("Time zone"), required=False)
 
     def __init__(
@@ -72,13 +66,7 @@ class PeriodForm(forms.Form):
             cast(forms.ChoiceField, self.fields["tz"]).choices = [(z, z) for z in zones]
 
     def _clean_day(self, name: str) -> dt.date | None:
-        day: dt.date | None = self.cleaned_data.get(name)
-        if day is not None and not _FIRST_DAY <= day <= _LAST_DAY:
-            raise forms.ValidationError(
-                _("Enter a date between %(first)s and %(last)s."),
-                params={"first": _FIRST_DAY.isoformat(), "last": _LAST_DAY.isoformat()},
-            )
-        return day
+        return checked_day(self.cleaned_data.get(name))
 
     def clean_start(self) -> dt.date | None:
         return self._clean_day("start")
