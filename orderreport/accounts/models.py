@@ -235,3 +235,51 @@ class HeldOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_id} held for {self.account}"
+
+
+class QueuedMail(models.Model):
+    """Mail to a person (a sign-up or address confirmation, a password reset, an invitation,
+    a channel address confirmation), written in the transaction of what caused it
+    (accounts/mail.py) and sent by the worker (notify/account_mail.py): an SMTP outage delays
+    the mail instead of failing the request.
+
+    The bodies hold live secrets (reset and confirmation links), so finished rows are deleted
+    MAIL_KEEP_HOURS after they were queued.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    to = models.CharField(max_length=254)
+    # Empty: DEFAULT_FROM_EMAIL when it is sent.
+    from_email = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=998)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # A worker owns a claimed mail until claimed_until; after a crash another takes over.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+    last_error = models.TextField(blank=True)
+    created = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "queued mail"
+        indexes = [
+            # The worker asks which pending mails are due; partial, so it stays as small as
+            # the backlog.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="queued_mail_due",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["created"], name="queued_mail_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.to} ({self.status})"
