@@ -36,7 +36,7 @@ from orderreport.orders.export import order_header
 from orderreport.orders.export import order_rows as export_rows
 from orderreport.orders.forms import OrderFilterForm, StatusForm
 from orderreport.orders.models import Order, StatusChange
-from orderreport.orders.queries import newer_orders, order_page, order_total
+from orderreport.orders.queries import newer_orders, order_currencies, order_page, order_total
 from orderreport.orders.services import change_status, delete_order
 
 _TEL_JUNK = re.compile(r"[^\d]")
@@ -109,7 +109,7 @@ def order_list(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_for(request.user, project_id)  # type: ignore[arg-type]
     project = access.project
     zone = project_zone(project.timezone)
-    form = OrderFilterForm(request.GET, zone=zone)
+    form = OrderFilterForm(request.GET, zone=zone, currencies=order_currencies(project.pk))
     ctx = _project_context(access, zone)
     ctx.update(
         form=form,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
+import json
 from typing import Any
 
-from babel.numbers import get_currency_name
 from django import forms
-from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +13,12 @@ from orderreport.accounts.models import Account
 from orderreport.money import CURRENCIES
 from orderreport.projects.domains import InvalidDomain, normalize_domain
 from orderreport.projects.models import Domain, Project
+from orderreport.projects.pickers import (
+    canonical_zones,
+    currency_choices,
+    timezone_choices,
+    zone_aliases,
+)
 
 # normalize_domain's fixed messages, marked here so makemessages keeps them; DomainForm shows
 # InvalidDomain's text through gettext. (Messages quoting the input stay English.)
@@ -27,35 +30,38 @@ DOMAIN_MESSAGES = (
 )
 
 
-@cache
-def timezone_choices() -> list[tuple[str, str]]:
-    # "localtime" and the like are aliases of the server's zone, meaningless to an owner.
-    names = sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
-    return [(name, name.replace("_", " ")) for name in names]
-
-
-@cache
-def _currency_choices(language: str) -> list[tuple[str, str]]:
-    locale = "ru" if language.startswith("ru") else "en"
-    return [
-        (code, f"{code} · {get_currency_name(code, locale=locale)}") for code in sorted(CURRENCIES)
-    ]
-
-
-def currency_choices() -> list[tuple[str, str]]:
-    return _currency_choices(translation.get_language() or "en")
-
-
 class CurrencyField(forms.ChoiceField):
     """ISO 4217 codes are case-insensitive, as in the API; stored upper-case."""
 
     def to_python(self, value: Any) -> str:
         return str(super().to_python(value)).strip().upper()
 
+    def validate(self, value: Any) -> None:
+        if value in CURRENCIES and not self.valid_value(value):
+            # The API still takes it (old orders, old shops); a new choice should be current.
+            raise forms.ValidationError(
+                _("%(value)s is no longer in use; choose a current currency from the list."),
+                code="invalid_choice",
+                params={"value": value},
+            )
+        super().validate(value)
+
+
+class TimeZoneField(forms.ChoiceField):
+    def validate(self, value: Any) -> None:
+        canonical = zone_aliases().get(value)
+        if canonical and not self.valid_value(value):
+            raise forms.ValidationError(
+                _("%(value)s is another name for %(zone)s; choose %(zone)s from the list."),
+                code="invalid_choice",
+                params={"value": value, "zone": canonical},
+            )
+        super().validate(value)
+
 
 class ProjectForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200, strip=True)
-    timezone = forms.ChoiceField(
+    timezone = TimeZoneField(
         label=_("Time zone"),
         help_text=_("Order dates and period filters use it."),
     )
@@ -64,10 +70,13 @@ class ProjectForm(forms.Form):
         help_text=_("Used when an order does not say its currency."),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, keep: Project | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = timezone_choices()  # type: ignore[attr-defined]
-        self.fields["currency"].choices = currency_choices()  # type: ignore[attr-defined]
+        # A project keeps what it has (an alias zone, a currency no longer issued) until its
+        # owner picks something else: the pickers offer it too.
+        zone, currency = (keep.timezone, keep.currency) if keep else ("", "")
+        self.fields["timezone"].choices = timezone_choices(zone)  # type: ignore[attr-defined]
+        self.fields["currency"].choices = currency_choices(currency)  # type: ignore[attr-defined]
         self.fields["timezone"].error_messages["invalid_choice"] = _(
             "%(value)s is not a time zone; choose one from the list, for example Europe/Moscow."
         )
@@ -78,7 +87,19 @@ class ProjectForm(forms.Form):
     @classmethod
     def for_project(cls, project: Project, data: Any = None) -> ProjectForm:
         initial = {"name": project.name, "timezone": project.timezone, "currency": project.currency}
-        return cls(data, initial=initial)
+        return cls(data, initial=initial, keep=project)
+
+
+def _usual_zone(accounts: list[Account]) -> str:
+    """The zone of the newest project in these accounts (a second shop is most often where the
+    first one is), else UTC: the default when the browser does not say its own."""
+    zone = (
+        Project.objects.filter(account__in=accounts)
+        .order_by("-id")
+        .values_list("timezone", flat=True)
+        .first()
+    )
+    return zone if zone in canonical_zones() else "UTC"
 
 
 class NewProjectForm(ProjectForm):
@@ -89,8 +110,14 @@ class NewProjectForm(ProjectForm):
     field_order = ["account", "name", "timezone", "currency"]
 
     def __init__(self, *args: Any, accounts: list[Account], **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"timezone": "UTC", "currency": "RUB"})
+        kwargs.setdefault("initial", {"timezone": _usual_zone(accounts), "currency": "RUB"})
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            # zone-picker.js moves an untouched picker to the browser's zone; the aliases map
+            # the names browsers report (Asia/Calcutta) to the offered ones (Asia/Kolkata).
+            self.fields["timezone"].widget.attrs.update(
+                {"data-browser-zone": "", "data-zone-aliases": json.dumps(zone_aliases())}
+            )
         self.accounts = {a.pk: a for a in accounts}
         field = self.fields["account"]
         field.choices = [(a.pk, a.name) for a in accounts]  # type: ignore[attr-defined]
