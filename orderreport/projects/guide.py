@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import html
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,16 @@ from orderreport.projects.services import Setup
 API_KEY_PLACEHOLDER = "YOUR_API_KEY"
 EVENT_KEY_PLACEHOLDER = "YOUR_EVENT_KEY"
 ORIGIN_PLACEHOLDER = "https://example.com"
+
+
+def fresh_order_id() -> str:
+    """An example order id new on each page load: `order-<milliseconds since 1970>`.
+
+    A fixed id would make the second paste of the same example answer 409 (ids are unique in a
+    project). The snippets that carry it name it in data-order-id, and js/integration.js puts a
+    newer id of the same shape in its place at each press of Copy.
+    """
+    return f"order-{time.time_ns() // 1_000_000}"
 
 
 def js_str(value: str) -> str:
@@ -80,10 +91,15 @@ class Examples:
     event_fetch: str
     event_curl: str
     js_helper: str
+    order_id: str
+    php: str
 
 
-def example_order(project: Project) -> dict[str, Any]:
-    return {**copy.deepcopy(GUIDE_ORDER), "currency": project.currency}
+def example_order(project: Project, order_id: str | None = None) -> dict[str, Any]:
+    order = {**copy.deepcopy(GUIDE_ORDER), "currency": project.currency}
+    if order_id is not None:
+        order["id"] = order_id
+    return order
 
 
 def _fetch(url: str, api_key: str, body: dict[str, Any]) -> str:
@@ -150,14 +166,101 @@ def _helper(base_url: str, api_key: str, order: dict[str, Any], event: dict[str,
     )
 
 
-def build_examples(project: Project, setup: Setup, base_url: str) -> Examples:
-    """Every example of the guide for this project; placeholders where a part is missing."""
+def _php_value(value: Any, indent: int) -> str:
+    """A PHP array literal in the style of docs/integration.md: short arrays, `=>`."""
+    pad = "    " * indent
+    inner = "    " * (indent + 1)
+    if isinstance(value, dict):
+        if all(isinstance(v, str) for v in value.values()) and len(value) <= 2:
+            return "[" + ", ".join(f"{php_str(k)} => {php_str(v)}" for k, v in value.items()) + "]"
+        items = [f"{inner}{php_str(k)} => {_php_value(v, indent + 1)}," for k, v in value.items()]
+        return "[\n" + "\n".join(items) + f"\n{pad}]"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return (
+            "[\n" + "\n".join(f"{inner}{_php_value(v, indent + 1)}," for v in value) + f"\n{pad}]"
+        )
+    if isinstance(value, str):
+        return php_str(value)
+    return json.dumps(value)
+
+
+def _php(
+    base_url: str, api_key: str, origin: str, order: dict[str, Any], event: dict[str, Any]
+) -> str:
+    """docs/integration.md's PHP example (cURL extension, retries), filled in."""
+    return (
+        "<?php\n"
+        f"const OR_API_BASE = {php_str(base_url)};\n"
+        f"const OR_API_KEY = {php_str(api_key)};\n"
+        f"const OR_ORIGIN = {php_str(origin)}; // a domain added to the project\n"
+        "\n"
+        "/** POST $payload; retries network errors, 429 and 503; throws RuntimeException "
+        "otherwise. */\n"
+        "function orderreport_send(string $path, array $payload, int $attempts = 4): array\n"
+        "{\n"
+        "    $json = json_encode($payload, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR);\n"
+        "    for ($attempt = 1; ; $attempt++) {\n"
+        "        $ch = curl_init(OR_API_BASE . $path);\n"
+        "        curl_setopt_array($ch, [\n"
+        "            CURLOPT_POST => true,\n"
+        "            CURLOPT_POSTFIELDS => $json,\n"
+        "            CURLOPT_HTTPHEADER => [\n"
+        "                'Content-Type: application/json',\n"
+        "                'X-API-KEY: ' . OR_API_KEY,\n"
+        "                'Origin: ' . OR_ORIGIN,\n"
+        "            ],\n"
+        "            CURLOPT_RETURNTRANSFER => true,\n"
+        "            CURLOPT_TIMEOUT => 10,\n"
+        "        ]);\n"
+        "        $raw = curl_exec($ch);\n"
+        "        $status = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);\n"
+        "        $error = curl_error($ch);\n"
+        "        curl_close($ch);\n"
+        "\n"
+        "        if ($raw === false) { // no answer: the record may or may not be stored\n"
+        "            if ($attempt >= $attempts) {\n"
+        '                throw new RuntimeException("OrderReport unreachable: $error");\n'
+        "            }\n"
+        "            sleep(2 ** $attempt);\n"
+        "            continue;\n"
+        "        }\n"
+        "        $body = json_decode($raw, true);\n"
+        "        $body = is_array($body) ? $body : [];\n"
+        "        if ($status < 400) {\n"
+        "            return $body;\n"
+        "        }\n"
+        "        if ($status === 409 && $attempt > 1) {\n"
+        "            return ['message' => 'Order tracked', 'id' => (string) $payload['id']]; "
+        "// stored earlier\n"
+        "        }\n"
+        "        if (!in_array($status, [429, 503], true) || $attempt >= $attempts) {\n"
+        "            $message = $body['message'] ?? 'Unknown error';\n"
+        '            throw new RuntimeException("OrderReport API error: $status $message", '
+        "$status);\n"
+        "        }\n"
+        "        sleep(2 ** $attempt);\n"
+        "    }\n"
+        "}\n"
+        "\n"
+        f"orderreport_send('/api/orders/track', {_php_value(order, 0)});\n"
+        f"orderreport_send('/api/events/track', {_php_value(event, 0)});"
+    )
+
+
+def build_examples(
+    project: Project, setup: Setup, base_url: str, order_id: str | None = None
+) -> Examples:
+    """Every example of the guide for this project; placeholders where a part is missing.
+
+    Order examples carry order_id (a fresh one by default, see fresh_order_id)."""
     api_key = setup.key.key if setup.key else API_KEY_PLACEHOLDER
     origin = setup.origin or ORIGIN_PLACEHOLDER
     event_key = setup.event.key if setup.event else EVENT_KEY_PLACEHOLDER
     orders_url = base_url + "/api/orders/track"
     events_url = base_url + "/api/events/track"
-    order = example_order(project)
+    order = example_order(project, order_id or fresh_order_id())
     event = {
         "event": event_key,
         "data": [
@@ -177,6 +280,8 @@ def build_examples(project: Project, setup: Setup, base_url: str) -> Examples:
         event_fetch=_fetch(events_url, api_key, event),
         event_curl=_curl(events_url, api_key, origin, event),
         js_helper=_helper(base_url, api_key, order, event),
+        order_id=order["id"],
+        php=_php(base_url, api_key, origin, order, event),
     )
 
 

@@ -52,6 +52,7 @@ class Words:
     create_event: str
     event_name: str
     integration: str
+    helper_tab: str
     helper_heading: str
     orders: str
     no_orders: str
@@ -84,6 +85,7 @@ WORDS = {
         create_event="Create event",
         event_name="Call-back request",
         integration="Integration",
+        helper_tab="JS helper",
         helper_heading="Universal JS helper for your site",
         orders="Orders",
         no_orders="No orders yet.",
@@ -114,6 +116,7 @@ WORDS = {
         create_event="Создать событие",
         event_name="Заказ обратного звонка",
         integration="Интеграция",
+        helper_tab="JS-помощник",
         helper_heading="Универсальный JS-помощник для сайта",
         orders="Заказы",
         no_orders="Заказов пока нет.",
@@ -291,6 +294,7 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
 
     # --- The helper, read from the integration page as the owner would copy it.
     section(page, w.integration)
+    page.get_by_role("tab", name=w.helper_tab, exact=True).click()
     heading = page.get_by_role("heading", name=w.helper_heading)
     expect(heading).to_be_visible()
     helper = heading.locator("xpath=following-sibling::div[1]").locator("pre code").inner_text()

@@ -30,6 +30,12 @@ def _snippet(page: str, starts: str, contains: str) -> str:
     return found
 
 
+def _example_id(page: str) -> str:
+    """The example order id the page was rendered with (js/integration.js renews it on Copy)."""
+    (found,) = set(re.findall(r'data-order-id="(order-\d+)"', page))
+    return found
+
+
 def test_it_fills_the_examples_with_the_projects_values(
     client: Client, team: Team, settings: Any
 ) -> None:
@@ -49,6 +55,34 @@ def test_it_fills_the_examples_with_the_projects_values(
     # Each example has its copy button carrying the same text.
     assert page.count(f'data-copy="{html.escape(curl, quote=True)}"') == 1
     assert "counts against your plan" in page
+
+
+def test_it_gives_the_order_examples_an_id_new_at_each_page_load(
+    client: Client, team: Team
+) -> None:
+    client.force_login(team.viewer)
+    first = client.get(_url(team.shop)).text
+    second = client.get(_url(team.shop)).text
+    assert _example_id(first) != _example_id(second)
+    for page in (first, second):
+        order_id = _example_id(page)
+        assert f'"id": "{order_id}"' in _snippet(page, "curl", "/api/orders/track")
+        assert f"id: '{order_id}'" in _snippet(page, "await fetch", "/api/orders/track")
+        assert f"//   id: '{order_id}'," in _snippet(page, "const OR_API_BASE", "")
+        assert f"'id' => '{order_id}'" in _snippet(page, "<?php", "orderreport_send")
+
+
+def test_it_fills_the_php_example_with_the_projects_values(
+    client: Client, team: Team, settings: Any
+) -> None:
+    settings.BASE_URL = "https://orders.example.net"
+    client.force_login(team.viewer)
+    php = _snippet(client.get(_url(team.shop)).text, "<?php", "orderreport_send")
+    assert "const OR_API_BASE = 'https://orders.example.net';" in php
+    assert f"const OR_API_KEY = '{team.shop.key.key}';" in php
+    assert "const OR_ORIGIN = 'https://example.com';" in php
+    assert f"'event' => '{team.shop.event.key}'," in php
+    assert "'currency' => 'RUB'," in php
 
 
 def test_it_ticks_the_checklist_as_the_setup_progresses(client: Client, team: Team) -> None:
@@ -172,7 +206,7 @@ def test_its_curl_examples_work_unchanged(client: Client, live_shop: Team) -> No
         assert result.stdout.endswith(" 201"), result.stdout + result.stderr
     order = Order.objects.get(project=shop.project)
     assert (order.external_id, order.currency, order.data[0]["name"]) == (
-        "order-100234",
+        _example_id(page),
         "RUB",
         "Имя",
     )
@@ -209,9 +243,9 @@ def test_its_javascript_examples_work_unchanged(client: Client, live_shop: Team)
     # The helper with its commented example, uncommented, as a user would try it.
     example = helper.split("// Example:\n", 1)[1]
     calls = "\n".join(line.removeprefix("// ") for line in example.splitlines())
-    calls = calls.replace("order-100234", "order-from-helper")
+    calls = calls.replace(_example_id(page), "order-from-helper")
     result = _node(helper + "\n" + calls + "\nconsole.log('sent');", shop.origin)
     assert result.stdout.strip() == "sent", result.stderr
     ids = sorted(Order.objects.filter(project=shop.project).values_list("external_id", flat=True))
-    assert ids == ["order-100234", "order-from-helper"]
+    assert ids == sorted([_example_id(page), "order-from-helper"])
     assert EventRecord.objects.filter(event=shop.event).count() == 2

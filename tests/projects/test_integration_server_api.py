@@ -108,7 +108,7 @@ def test_creating_a_key_shows_it_once_in_the_examples(client: Client, team: Team
     assert "it will not be shown again" in page
     assert f"X-API-KEY: {raw}" in _snippet(page, "curl", "/api/orders/update")
     assert f"X-API-KEY: {raw}" in _snippet(page, "curl", "/api/external/orders")
-    assert f"'X-API-KEY: {raw}'" in _snippet(page, "<?php", "")
+    assert f"'X-API-KEY: {raw}'" in _snippet(page, "<?php", "/api/orders/update")
     assert f'SERVER_KEY = "{raw}"' in _snippet(page, "#", "urllib")
     assert CREATE not in page
     # Never again: the next visit shows the placeholder and no value.
