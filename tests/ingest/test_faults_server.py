@@ -54,7 +54,7 @@ def redis_down(settings: Any) -> None:
     settings.REDIS_URL = dead  # resets the limiter and the admission script (ratelimit.py)
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "orderreport.cache.ResilientRedisCache",
             "LOCATION": dead,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
@@ -183,7 +183,7 @@ def redis_through(proxy: TcpProxy, settings: Any) -> None:
     settings.REDIS_URL = url
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "orderreport.cache.ResilientRedisCache",
             "LOCATION": url,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": getattr(django_settings, "REDIS_OPTIONS", {}),
