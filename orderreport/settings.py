@@ -159,6 +159,20 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+# Product pictures the order page shows through the app (notify/images.py), up to
+# PRODUCT_IMAGE_MAX_BYTES each. In Redis (the fleet) they share the cache and its maxmemory;
+# in a process's memory they get their own cache, so that its entry limit bounds their size.
+PRODUCT_IMAGE_CACHE_ENTRIES = env_int("PRODUCT_IMAGE_CACHE_ENTRIES", 100, minimum=1)
+if REDIS_URL:
+    # The same dict: the tests' per-run KEY_PREFIX (tests/conftest.py) applies to both.
+    CACHES["images"] = CACHES["default"]
+else:
+    CACHES["images"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "orderreport-images",
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "OPTIONS": {"MAX_ENTRIES": PRODUCT_IMAGE_CACHE_ENTRIES},
+    }
 
 # Rate limits of the public API: a sustained rate per second and the burst it may reach.
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
@@ -218,6 +232,17 @@ HELD_ORDER_DAYS = env_int("HELD_ORDER_DAYS", 30, minimum=0)
 # address (a mailto: link), or both; without either it names DEFAULT_FROM_EMAIL.
 UPGRADE_URL = env_str("UPGRADE_URL", "")
 UPGRADE_EMAIL = env_str("UPGRADE_EMAIL", "")
+
+# --- Product images -------------------------------------------------------------------------
+# A product's picture URL comes from the customer's browser: loaded by the owner's browser, it
+# would tell any host the owner's address and when they look. "proxy" fetches it on the
+# server (through the outbound guard) and serves it from the app; "off" fetches nothing and
+# the order page links to the picture instead.
+PRODUCT_IMAGES = env_str("PRODUCT_IMAGES", "proxy")
+PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+# The whole fetch, redirects included, ends within this; a host that never answers costs a
+# page's image request this long, then its failure is remembered for a minute.
+PRODUCT_IMAGE_TIMEOUT_SECONDS = env_float("PRODUCT_IMAGE_TIMEOUT_SECONDS", 5, minimum=0.3)
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -332,16 +357,16 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS el
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# Our own scripts and styles only (no inline code, not even htmx's indicator style); images
-# from anywhere, because order products link to the shop's own pictures (and the two-factor
-# QR code is a data: URI). The tracking API answers JSON to other sites and needs none.
+# Our own scripts, styles and images only (no inline code, not even htmx's indicator style):
+# product pictures come through the app (PRODUCT_IMAGES), never from the shop's host, and the
+# two-factor QR code is a data: URI. The tracking API answers JSON to other sites and needs none.
 CONTENT_SECURITY_POLICY = {
     "EXCLUDE_URL_PREFIXES": ["/api/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "https:", "http:", "data:"],
+        "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],

@@ -9,7 +9,7 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         from orderreport.accounts.signals import member_removed
         from orderreport.events.signals import record_admitted
-        from orderreport.notify import checks  # noqa: F401
+        from orderreport.notify import checks, images  # noqa: F401
         from orderreport.notify.outbox import on_record_admitted, on_status_changed
         from orderreport.notify.services import on_member_removed
         from orderreport.orders.signals import status_changed

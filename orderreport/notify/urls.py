@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orderreport.notify import views
+from orderreport.notify import images, views
 
 app_name = "notify"
 
@@ -42,4 +42,10 @@ urlpatterns = [
         name="resend",
     ),
     path("notifications/confirm/<str:token>/", views.confirm_email, name="confirm-email"),
+    # The order page's product pictures (images.py); the index is the product's in the order.
+    path(
+        "projects/<id:project_id>/orders/<id:order_pk>/products/<int:index>/image",
+        images.product_image,
+        name="product-image",
+    ),
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -51,7 +52,7 @@ def tel_link(phone: str) -> str:
 
 
 def is_web_url(url: object) -> bool:
-    # The API accepts only http(s) image URLs; checked again because this becomes an <img src>.
+    # The API accepts only http(s) image URLs; checked again because this becomes a link.
     return isinstance(url, str) and url.lower().startswith(("https://", "http://"))
 
 
@@ -63,6 +64,7 @@ class OrderRow:
 
 @dataclass(frozen=True)
 class ProductLine:
+    index: int  # the product's place in the stored order: the picture's URL names it
     name: str
     image: str
     count: int
@@ -83,12 +85,13 @@ def order_rows(orders: list[Order]) -> list[OrderRow]:
 def product_lines(order: Order) -> list[ProductLine]:
     language = viewer_language()
     lines = []
-    for p in order.products or []:
+    for index, p in enumerate(order.products or []):
         if not isinstance(p, dict):
             continue
         price, count = _whole(p.get("price")), _whole(p.get("count"))
         lines.append(
             ProductLine(
+                index=index,
                 name=str(p.get("name", "")),
                 image=p["image"] if is_web_url(p.get("image")) else "",
                 count=count,
@@ -218,6 +221,8 @@ def _detail(
         tel=tel_link(order.phone),
         status_form=form if access.can_write else None,
         history=status_history(order),
+        # "proxy": pictures through the app (notify/images.py); "off": a link to each.
+        proxy_images=settings.PRODUCT_IMAGES == "proxy",
     )
     return render(request, "orders/detail.html", ctx, status=400 if form and form.errors else 200)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
 from django.test import Client
 
@@ -49,10 +51,8 @@ def test_it_shows_the_whole_order(team: Team, client: Client, make_order: MakeOr
 
     assert r.status_code == 200
     html = r.content.decode()
-    assert (
-        '<img src="https://example.com/s.jpg?a=1&amp;b=2" alt="Socks" loading="lazy" '
-        'referrerpolicy="no-referrer"' in html
-    )
+    picture = f"/projects/{order.project_id}/orders/{order.pk}/products/1/image"
+    assert f'<img src="{picture}" alt="Socks" loading="lazy"' in html
     assert "3 \u00d7 RUB\xa0250.50" in html  # count, price, then the line total
     assert "RUB\xa0751.50" in html
     assert "RUB\xa01,741.50" in html
@@ -100,7 +100,7 @@ def test_it_escapes_everything_the_customer_sent(
     client.force_login(team.owner)
     html = client.get(url(order)).content.decode()
     assert "<script>alert" not in html
-    assert 'src="https://e.com/&quot;onerror=&quot;x"' in html
+    assert 'onerror="' not in html
     assert "&lt;b&gt;call me&lt;/b&gt;" in html
     assert "tel:" not in html  # no digits, no link
 
@@ -154,6 +154,50 @@ def test_it_shows_no_image_for_a_url_that_is_not_http(
     html = client.get(url(order)).content.decode()
     assert "javascript:" not in html
     assert "<img" not in html
+
+
+SRC = re.compile(r"""\bsrc\s*=\s*["']?([^"'\s>]*)""", re.IGNORECASE)
+
+
+def test_it_loads_no_picture_from_the_shops_host(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    # The customer's browser sends the picture URLs; loaded by the owner's browser, each would
+    # tell its host the owner's address and when they look.
+    order = full_order(make_order, team)
+    client.force_login(team.owner)
+
+    r = client.get(url(order))
+
+    sources = SRC.findall(r.content.decode())
+    pictures = [
+        f"/projects/{order.project_id}/orders/{order.pk}/products/{i}/image" for i in (0, 1)
+    ]
+    assert [s for s in sources if "/image" in s] == pictures
+    assert all(s.startswith("/") and not s.startswith("//") for s in sources), sources
+    policy = r["Content-Security-Policy"]
+    assert "img-src 'self' data:;" in policy + ";"
+    assert "https:" not in policy and "http:" not in policy
+
+
+def test_it_links_to_pictures_when_they_are_off(
+    team: Team, client: Client, make_order: MakeOrder, settings: Any
+) -> None:
+    settings.PRODUCT_IMAGES = "off"
+    evil = 'https://e.com/"onerror="x'
+    products = [*PRODUCTS, {"name": "Evil", "price": 1, "count": 1, "image": evil}]
+    order = full_order(make_order, team, products=products)
+    client.force_login(team.owner)
+
+    html = client.get(url(order)).content.decode()
+
+    assert "<img" not in html
+    assert "/image" not in html
+    assert (
+        '<a class="product-picture-link" href="https://example.com/s.jpg?a=1&amp;b=2" '
+        'rel="noopener noreferrer nofollow" referrerpolicy="no-referrer">picture</a>' in html
+    )
+    assert 'href="https://e.com/&quot;onerror=&quot;x"' in html
 
 
 def test_it_lets_a_viewer_read_without_a_delete_button(
@@ -250,3 +294,13 @@ def test_it_shows_delivery_attempts_in_the_projects_zone_named_once(
     assert "21:31" not in html
     assert "84 мс" in html
     assert html.count("Europe/Moscow") == 1
+
+
+def test_it_marks_a_test_order(team: Team, client: Client, make_order: MakeOrder) -> None:
+    test = full_order(make_order, team, is_test=True)
+    real = full_order(make_order, team, external_id="real-1")
+    client.force_login(team.owner)
+    html = client.get(url(test)).content.decode()
+    assert '<span class="badge test">test</span>' in html
+    assert "A test order from the integration page: not counted against the plan" in html
+    assert 'class="badge test"' not in client.get(url(real)).content.decode()
