@@ -371,3 +371,33 @@ def test_it_takes_the_screenshots_of_the_plan_with_held_orders(
     ru.goto(url)
     expect(ru.locator("#held-title")).to_have_text("Удержанные заказы")
     shoot(ru, "plan-held-ru")
+
+
+def test_it_takes_the_screenshots_of_domains_and_the_webhook_form(
+    live_server: LiveServer, logged_in: tuple[Project, Any]
+) -> None:
+    """docs/integration.md and docs/notifications.md: the domains page with an IDN domain shown
+    as typed, the delete page of a domain a wildcard still covers, and the new webhook form
+    with its "What to send" group; at 1280 px, on a phone and in Russian."""
+    project, open_context = logged_in
+    base = f"{live_server.url}/projects/{project.pk}"
+    covered = Domain.objects.get(project=project, host="cornershop.example")
+    pages = [
+        ("domains", f"{base}/domains/", "пример.рф"),
+        ("domain-delete", f"{base}/domains/{covered.pk}/delete/", "*.cornershop.example"),
+        ("webhook-form", f"{base}/notifications/add/webhook/", "Call-back request"),
+    ]
+    desktop = open_context(DESKTOP).new_page()
+    phone = open_context(PHONE, is_mobile=True, has_touch=True).new_page()
+    for name, url, shown in pages:
+        for page, suffix in ((desktop, ""), (phone, "-phone")):
+            page.goto(url)
+            expect(page.locator("main")).to_contain_text(shown)
+            if page is phone:
+                assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            shoot(page, name + suffix)
+    User.objects.filter(email="owner@cornershop.example").update(language="ru")
+    for name, url, _shown in pages:
+        desktop.goto(url)
+        expect(desktop.locator("html")).to_have_attribute("lang", "ru")
+        shoot(desktop, name + "-ru")
