@@ -7,6 +7,7 @@ back to a default, so every helper here refuses values it does not understand.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -76,8 +77,8 @@ def env_secret(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
-def local_secret_key(path: Path) -> str:
-    """Return the key stored at path, creating it (mode 0600) on first use."""
+def local_secret_key(path: Path, generate: Callable[[], str] | None = None) -> str:
+    """Return the key stored at path, creating it (mode 0600, by `generate`) on first use."""
     import secrets
 
     try:
@@ -85,7 +86,7 @@ def local_secret_key(path: Path) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
+    key = generate() if generate else secrets.token_urlsafe(50)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process won the race

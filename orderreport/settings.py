@@ -35,6 +35,18 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 PORT = env_int("PORT", 8000, minimum=1)
 BASE_URL = env_str("BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [BASE_URL])
+# Fernet keys that encrypt channel secrets (bot tokens, webhook signing secrets) in the
+# database, comma-separated: the first encrypts, all decrypt, so rotation is a new key in
+# front, `orderreport rotate-secrets`, then the old key dropped (docs/operations.md). Off
+# production (DEBUG, or a BASE_URL that is not https) one is generated once under var/, as
+# SECRET_KEY is; production must set it (a system check says so), as losing it loses secrets.
+SECRETS_KEYS = [key.strip() for key in env_secret("SECRETS_KEYS").split(",") if key.strip()]
+if not SECRETS_KEYS and (DEBUG or not BASE_URL.startswith("https://")):
+    from cryptography.fernet import Fernet
+
+    SECRETS_KEYS = [
+        local_secret_key(VAR_DIR / "secrets_key", lambda: Fernet.generate_key().decode())
+    ]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

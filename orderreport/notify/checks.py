@@ -31,6 +31,7 @@ def check_notify_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
                 id="notify.E002",
             )
         )
+    problems += _secrets_keys_problems()
     # A send may take up to 3 x the timeout (notify/http.py); a lease shorter than that can
     # run out during a send, and another worker would then send the same delivery again.
     longest_send = 3 * settings.OUTBOUND_TIMEOUT_SECONDS
@@ -47,3 +48,32 @@ def check_notify_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
             )
         )
     return problems
+
+
+def _secrets_keys_problems() -> list[CheckMessage]:
+    # Without keys no channel secret can be encrypted or read; off production settings.py
+    # makes one under var/, so only production can get here with none.
+    from orderreport.notify.crypto import check_keys
+
+    problem = check_keys(settings.SECRETS_KEYS)
+    if problem is None:
+        return []
+    if not settings.SECRETS_KEYS:
+        return [
+            Error(
+                "SECRETS_KEYS is not set: Telegram bot tokens and webhook signing secrets are "
+                "stored encrypted with it, and production needs a key of its own.",
+                hint='Generate one with `python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"`, keep it with your backups, and set '
+                "SECRETS_KEYS (or SECRETS_KEYS_FILE) to it.",
+                id="notify.E003",
+            )
+        ]
+    return [
+        Error(
+            problem,
+            hint="Each key is 32 url-safe base64-encoded bytes, as Fernet.generate_key() makes; "
+            "separate keys with commas, the one that encrypts first.",
+            id="notify.E004",
+        )
+    ]

@@ -1,4 +1,9 @@
-"""Typed settings of each channel kind, stored in Channel.config and checked on every read."""
+"""Typed settings of each channel kind, stored in Channel.config and checked on every read.
+
+Secrets (a bot token, a webhook's signing secret) are kept encrypted (notify/crypto.py) in the
+config objects too: a plain value given to a config is checked, then encrypted at once, and
+only `crypto.unseal` where the secret is used turns it back.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from orderreport.notify import crypto
+
 _BOT_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 _CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
 
@@ -18,17 +25,19 @@ class _Config(BaseModel):
 
 
 class TelegramConfig(_Config):
-    bot_token: str
+    bot_token: str  # encrypted
     chat_id: str
 
     @field_validator("bot_token")
     @classmethod
     def _token(cls, value: str) -> str:
+        if crypto.is_sealed(value):
+            return value
         value = value.strip()
         if not _BOT_TOKEN.match(value):
             # The message never echoes the value: it is a secret.
             raise ValueError("does not look like a bot token (digits, a colon, then letters)")
-        return value
+        return crypto.seal(value)
 
     @field_validator("chat_id")
     @classmethod
@@ -58,9 +67,19 @@ def generate_webhook_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
+def _new_secret() -> str:
+    return crypto.seal(generate_webhook_secret())
+
+
 class WebhookConfig(_Config):
     url: str = Field(max_length=2048)
-    secret: str = Field(default_factory=generate_webhook_secret, min_length=16)
+    # Encrypted; a default is not validated by pydantic, so it is made encrypted.
+    secret: str = Field(default_factory=_new_secret, min_length=16)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        return value if crypto.is_sealed(value) else crypto.seal(value)
 
     @field_validator("url")
     @classmethod
@@ -82,6 +101,8 @@ class WebhookConfig(_Config):
 
 
 ChannelConfig = TelegramConfig | EmailConfig | WebhookConfig
+# The encrypted field of each kind that has one (rotate-secrets, the channel page's check).
+SECRET_FIELDS: dict[str, str] = {"telegram": "bot_token", "webhook": "secret"}
 _MODELS: dict[str, type[_Config]] = {
     "telegram": TelegramConfig,
     "email": EmailConfig,

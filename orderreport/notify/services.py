@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 
 from orderreport.accounts import mail_limits
 from orderreport.accounts.models import Account, Membership
+from orderreport.notify import crypto
 from orderreport.notify.config import (
+    SECRET_FIELDS,
     ChannelConfig,
     EmailConfig,
     WebhookConfig,
@@ -188,9 +190,28 @@ def rotate_webhook_secret(channel: Channel) -> str:
     config = channel.settings
     assert isinstance(config, WebhookConfig)
     secret = generate_webhook_secret()
-    channel.config = dump_config(config.model_copy(update={"secret": secret}))
+    # A new config, not model_copy: only validation encrypts the secret (config.py).
+    channel.config = dump_config(WebhookConfig(url=config.url, secret=secret))
     channel.save(update_fields=["config"])
     return secret
+
+
+def unreadable_secret(channel: Channel) -> str | None:
+    """What the owner must do when the channel's stored secret cannot be decrypted with this
+    server's keys (SECRETS_KEYS changed without `rotate-secrets`), else None."""
+    field_name = SECRET_FIELDS.get(channel.kind)
+    value = channel.config.get(field_name) if field_name else None
+    if not isinstance(value, str) or crypto.readable(value):
+        return None
+    if channel.kind == Channel.Kind.TELEGRAM:
+        return _(
+            "The bot token cannot be decrypted with this server's encryption keys, so nothing "
+            "can be sent. Enter the token again under “Change settings”."
+        )
+    return _(
+        "The signing secret cannot be decrypted with this server's encryption keys, so "
+        "nothing can be sent. Make a new secret and give it to the receiver."
+    )
 
 
 def set_active(channel: Channel, active: bool) -> None:

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for
-from orderreport.notify import services
+from orderreport.notify import crypto, services
 from orderreport.notify.config import EmailConfig
 from orderreport.notify.forms import FORMS, initial_for
 from orderreport.notify.models import Channel, Delivery
@@ -91,7 +91,8 @@ def _after_save(
 ) -> None:
     messages.success(request, _("Channel saved."))
     if channel.kind == Channel.Kind.WEBHOOK and created:
-        # Shown on the next page once, then gone: the secret is never rendered again.
+        # Shown on the next page once, then gone: the secret is never rendered again. The
+        # session keeps it encrypted, as the database does.
         request.session[SECRET_SESSION_KEY.format(channel.pk)] = channel.config["secret"]
     if channel.kind == Channel.Kind.EMAIL:
         try:
@@ -180,9 +181,21 @@ def channel_detail(request: HttpRequest, project_id: int, channel_id: int) -> Ht
             "config": channel.settings,
             "form": form,
             "page": page,
-            "new_secret": request.session.pop(SECRET_SESSION_KEY.format(channel.pk), None),
+            "new_secret": _new_secret(request, channel),
+            "secret_problem": services.unreadable_secret(channel),
         },
     )
+
+
+def _new_secret(request: HttpRequest, channel: Channel) -> str | None:
+    """A webhook secret just made, decrypted for the one page that shows it."""
+    sealed = request.session.pop(SECRET_SESSION_KEY.format(channel.pk), None)
+    if not sealed:
+        return None
+    try:
+        return crypto.unseal(sealed)
+    except crypto.SecretUnreadable:
+        return None  # the keys changed in between: secret_problem tells what to do
 
 
 @login_required
@@ -214,7 +227,8 @@ def rotate_secret(request: HttpRequest, project_id: int, channel_id: int) -> Htt
     channel = _channel(access, channel_id)
     if channel.kind != Channel.Kind.WEBHOOK:
         raise Http404("Only webhooks have a secret")
-    request.session[SECRET_SESSION_KEY.format(channel.pk)] = services.rotate_webhook_secret(channel)
+    services.rotate_webhook_secret(channel)
+    request.session[SECRET_SESSION_KEY.format(channel.pk)] = channel.config["secret"]
     messages.success(request, _("New secret made; the old one no longer verifies."))
     return redirect("notify:channel", access.project.pk, channel.pk)
 

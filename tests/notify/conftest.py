@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from orderreport.examples import GUIDE_ORDER
+from orderreport.notify import crypto
 from orderreport.notify.config import (
     EmailConfig,
     TelegramConfig,
@@ -113,6 +114,11 @@ def webhook_channel(shop: Shop, url: str, **fields: Any) -> Channel:
     return Channel.objects.create(
         project=shop.project, kind="webhook", name="CRM", config=dump_config(config), **fields
     )
+
+
+def plain_secret(channel: Channel) -> str:
+    """A webhook's signing secret as its receiver has it (stored encrypted)."""
+    return crypto.unseal(channel.config["secret"])
 
 
 def place_order(api: Api, shop: Shop, **changes: Any) -> None:

@@ -10,10 +10,11 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from orderreport.notify import crypto
 from orderreport.notify.models import Channel, Delivery
 from orderreport.notify.services import confirmation_token
 from tests.conftest import Team
-from tests.notify.conftest import BOT_TOKEN, telegram_channel, webhook_channel
+from tests.notify.conftest import BOT_TOKEN, plain_secret, telegram_channel, webhook_channel
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +71,8 @@ def test_it_adds_a_telegram_channel(client: Client, team: Team) -> None:
     )
     channel = Channel.objects.get()
     assert response.status_code == 302
-    assert channel.config == {"bot_token": BOT_TOKEN, "chat_id": "-100500"}
+    assert channel.config["chat_id"] == "-100500"
+    assert crypto.unseal(channel.config["bot_token"]) == BOT_TOKEN
     assert channel.receives_orders and not channel.receives_limits
     page = client.get(response["Location"]).content.decode()
     assert BOT_TOKEN not in page  # never shown again
@@ -170,19 +172,19 @@ def test_it_shows_a_webhook_secret_once(client: Client, team: Team) -> None:
         _url("add", team.shop.project.pk, "webhook"),
         {"name": "CRM", "url": "https://crm.example.com/hook", "receives_orders": "on"},
     )
-    secret = Channel.objects.get().config["secret"]
+    secret = plain_secret(Channel.objects.get())
     assert secret in client.get(response["Location"]).content.decode()
     assert secret not in client.get(response["Location"]).content.decode()
 
 
 def test_it_rotates_a_webhook_secret(client: Client, team: Team) -> None:
     channel = webhook_channel(team.shop, "https://crm.example.com/hook")
-    old = channel.config["secret"]
+    old = plain_secret(channel)
     client.force_login(team.owner)
     response = client.post(_url("rotate-secret", team.shop.project.pk, channel.pk), follow=True)
     channel.refresh_from_db()
-    assert channel.config["secret"] != old
-    assert channel.config["secret"] in response.content.decode()
+    assert plain_secret(channel) != old
+    assert plain_secret(channel) in response.content.decode()
 
 
 def test_it_keeps_the_token_when_a_change_leaves_it_empty(client: Client, team: Team) -> None:
@@ -195,7 +197,8 @@ def test_it_keeps_the_token_when_a_change_leaves_it_empty(client: Client, team: 
     assert response.status_code == 302
     channel.refresh_from_db()
     assert channel.name == "Renamed"
-    assert channel.config == {"bot_token": BOT_TOKEN, "chat_id": "@shop_orders"}
+    assert channel.config["chat_id"] == "@shop_orders"
+    assert crypto.unseal(channel.config["bot_token"]) == BOT_TOKEN
     assert not channel.receives_orders and channel.receives_limits
 
 

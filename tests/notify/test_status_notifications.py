@@ -19,6 +19,7 @@ from tests.conftest import Api, Shop
 from tests.notify.conftest import (
     Receiver,
     email_channel,
+    plain_secret,
     run_worker,
     telegram_channel,
     webhook_channel,
@@ -52,7 +53,7 @@ def test_a_webhook_receives_order_updated_signed(api: Api, shop: Shop, receiver:
     run_worker()
 
     (request,) = receiver.requests
-    assert verify(channel.config["secret"], request.headers, request.body)
+    assert verify(plain_secret(channel), request.headers, request.body)
     assert not verify("whsec_wrong", request.headers, request.body)
     body = request.json()
     delivery = Delivery.objects.get()

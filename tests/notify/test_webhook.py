@@ -13,7 +13,13 @@ from pydantic import ValidationError
 from orderreport.notify.config import WebhookConfig
 from orderreport.notify.models import Channel, Delivery
 from tests.conftest import Api, Shop
-from tests.notify.conftest import Receiver, place_order, run_worker, webhook_channel
+from tests.notify.conftest import (
+    Receiver,
+    place_order,
+    plain_secret,
+    run_worker,
+    webhook_channel,
+)
 from tests.notify.servers import LocalHTTPServer, Request
 
 
@@ -32,7 +38,7 @@ def test_it_posts_a_signed_order(api: Api, shop: Shop, receiver: Receiver) -> No
     (request,) = receiver.requests
     assert request.path == "/hooks/orders"
     assert request.headers["content-type"] == "application/json"
-    assert verify(channel.config["secret"], request.headers, request.body)
+    assert verify(plain_secret(channel), request.headers, request.body)
     assert not verify("whsec_wrong", request.headers, request.body)
     body = request.json()
     order = shop.project.orders.get()
@@ -148,7 +154,7 @@ def test_it_follows_a_redirect_that_keeps_the_post(
     first, moved = receiver.requests
     assert (moved.method, moved.path) == ("POST", "/new")
     assert moved.body == first.body
-    assert verify(channel.config["secret"], moved.headers, moved.body)
+    assert verify(plain_secret(channel), moved.headers, moved.body)
 
 
 def test_it_switches_the_channel_off_on_410(api: Api, shop: Shop, receiver: Receiver) -> None:
@@ -183,7 +189,7 @@ def test_it_never_sends_the_secret_itself(api: Api, shop: Shop, receiver: Receiv
     place_order(api, shop)
     run_worker()
     (request,) = receiver.requests
-    secret = channel.config["secret"]
+    secret = plain_secret(channel)
     assert secret.encode() not in request.body
     assert secret not in json.dumps(request.headers)
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
-from orderreport.notify import http
+from orderreport.notify import crypto, http
 from orderreport.notify.config import TelegramConfig, dump_config
 from orderreport.notify.messages import Message, build_message
 from orderreport.notify.models import Channel, Delivery
@@ -16,6 +17,12 @@ from orderreport.notify.transports import TransportError
 
 # Telegram refuses longer texts; whole lines are dropped past this, so no tag is ever cut.
 MAX_TEXT = 4000
+# Kept in the delivery log in English and shown translated. Retried, not failed: an operator
+# who restores the key (or an owner who enters the token again) lets the retries through.
+TOKEN_UNREADABLE = gettext_noop(
+    "The bot token cannot be decrypted with this server's encryption keys (SECRETS_KEYS): "
+    "enter the token again in the channel's settings."
+)
 
 
 def render(message: Message) -> str:
@@ -55,15 +62,19 @@ def send(delivery: Delivery) -> None:
     assert channel is not None
     config = channel.settings
     assert isinstance(config, TelegramConfig)
+    try:
+        token = crypto.unseal(config.bot_token)
+    except crypto.SecretUnreadable:
+        raise TransportError(TOKEN_UNREADABLE) from None
     text = render(build_message(delivery))
     chat_id = config.chat_id
     # A group that became a supergroup answers with its new id once; follow it and keep it.
-    answer = _send_message(config.bot_token, chat_id, text)
+    answer = _send_message(token, chat_id, text)
     migrate_to = (answer or {}).get("parameters", {}).get("migrate_to_chat_id")
     if answer is not None and migrate_to:
         chat_id = str(migrate_to)
         _save_chat_id(channel, config, chat_id)
-        answer = _send_message(config.bot_token, chat_id, text)
+        answer = _send_message(token, chat_id, text)
     if answer is not None:
         raise _error(answer)
 

@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 import orjson
+from django.utils.translation import gettext_noop
 
-from orderreport.notify import digest, http
+from orderreport.notify import crypto, digest, http
 from orderreport.notify.config import WebhookConfig
 from orderreport.notify.messages import order_url
 from orderreport.notify.models import Delivery
@@ -28,6 +29,12 @@ TYPES = {
     Delivery.Topic.TEST: "test",
     Delivery.Topic.DIGEST: "digest.daily",
 }
+# Kept in the delivery log in English and shown translated; retried, as a restored key
+# lets the retries through (a new secret would not match what the receiver has).
+SECRET_UNREADABLE = gettext_noop(
+    "The signing secret cannot be decrypted with this server's encryption keys "
+    "(SECRETS_KEYS): make a new secret and give it to the receiver."
+)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -133,12 +140,16 @@ def send(delivery: Delivery) -> None:
     assert delivery.channel is not None
     config = delivery.channel.settings
     assert isinstance(config, WebhookConfig)
+    try:
+        secret = crypto.unseal(config.secret)
+    except crypto.SecretUnreadable:
+        raise TransportError(SECRET_UNREADABLE) from None
     body = orjson.dumps(payload(delivery))
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(config.secret, timestamp, body),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
         DELIVERY_HEADER: str(delivery.pk),
     }
     try:
