@@ -1,4 +1,5 @@
-"""How django-allauth fits our accounts: a sign-up brings its own tenant."""
+"""How django-allauth fits our accounts: a sign-up brings its own tenant, named by the person
+signing up; a sign-up from an invitation link joins the inviter's tenant instead."""
 
 from __future__ import annotations
 
@@ -7,16 +8,25 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from orderreport.accounts.context_processors import SESSION_ACCOUNT
 from orderreport.accounts.models import User
-from orderreport.accounts.services import create_account, open_invitation
+from orderreport.accounts.services import (
+    MembershipError,
+    accept_invitation,
+    create_account,
+    open_invitation,
+)
 
 # The token of the invitation whose address is stashed as verified (accounts/views.py).
 SESSION_INVITATION = "invitation_token"
+# The request attribute holding the address of the invitation a sign-up just accepted.
+ACCEPTED_BY_SIGNUP = "orderreport_invitation_accepted"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -28,6 +38,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def _invited_email(self, request: HttpRequest) -> str | None:
         """The stashed address while its invitation is still open; a withdrawn, used or
         expired invitation's stash is cleared, so it verifies nothing any more."""
+        accepted = getattr(request, ACCEPTED_BY_SIGNUP, None)
+        if accepted:
+            # save_user accepted it a moment ago: used up now, yet it still proves the address
+            # for the rest of this sign-up (allauth checks it after save_user).
+            return str(accepted)
         email = request.session.get("account_verified_email")
         token = request.session.get(SESSION_INVITATION)
         if not email or not token:
@@ -38,6 +53,12 @@ class AccountAdapter(DefaultAccountAdapter):
             request.session.pop(SESSION_INVITATION, None)
             return None
         return str(email)
+
+    def invitation_token(self, request: HttpRequest) -> str | None:
+        """The token of the open invitation this visitor's sign-up comes from, if any."""
+        if self._invited_email(request) is None:
+            return None
+        return str(request.session[SESSION_INVITATION])
 
     def unstash_verified_email(self, request: HttpRequest) -> str | None:
         email = self._invited_email(request)
@@ -65,13 +86,36 @@ class AccountAdapter(DefaultAccountAdapter):
         return email
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
-        """Save the new user and create their account on DEFAULT_PLAN in one transaction."""
+        """Save the new user with their account in one transaction: a new account on
+        DEFAULT_PLAN under the name they gave, or, signing up from an invitation link, the
+        membership of the inviter's account."""
         language = translation.get_language() or settings.LANGUAGE_CODE
         if language in dict(settings.LANGUAGES):
             user.language = language
         if not commit:
             return super().save_user(request, user, form, commit=False)
+        # Read before saving: the form asked for a name only without an invitation.
+        name = form.cleaned_data.get("account_name")
+        token = self.invitation_token(request)
         with transaction.atomic():
             saved: User = super().save_user(request, user, form, commit=True)
-            create_account(saved, saved.email)
+            joined = False
+            if token and not name:
+                # "Sign up to accept": the sign-up is the acceptance. clean_email made the
+                # address the invited one, so only a race (withdrawn, expired this second)
+                # fails here; then the newcomer names an account of their own on /projects/.
+                try:
+                    membership = accept_invitation(token, saved)
+                except MembershipError:
+                    pass
+                else:
+                    joined = True
+                    setattr(request, ACCEPTED_BY_SIGNUP, saved.email)
+                    request.session[SESSION_ACCOUNT] = membership.account_id
+                    messages.success(
+                        request,
+                        _("You joined %(account)s.") % {"account": membership.account.name},
+                    )
+            if not joined and name:
+                create_account(saved, name)
         return saved

@@ -101,6 +101,11 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_named_after_email(self) -> bool:
+        """Named after its owner's address, as sign-ups were before they asked for a name."""
+        return self.name.strip().lower() == self.owner.email.lower()
+
     def current_period(self, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
         from orderreport.accounts.billing import billing_period
 

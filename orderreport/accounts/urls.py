@@ -7,6 +7,8 @@ from orderreport.accounts import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("a/new/", views.create_account, name="create"),
+    path("a/switch/", views.switch_account, name="switch"),
     path("a/<id:account_id>/members/", views.members, name="members"),
     path("a/<id:account_id>/members/invite/", views.invite, name="invite"),
     path(

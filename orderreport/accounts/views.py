@@ -1,4 +1,5 @@
-"""Account (tenant) pages: members and invitations, plan and usage, and the language switch."""
+"""Account (tenant) pages: members and invitations, plan and usage, switching and creating
+accounts, and the language switch."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,7 +21,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from orderreport.accounts import services
 from orderreport.accounts.access import account_for, membership_for
 from orderreport.accounts.context_processors import SESSION_ACCOUNT
-from orderreport.accounts.forms import AccountNameForm, DeleteAccountForm, InviteForm, RoleForm
+from orderreport.accounts.forms import (
+    AccountNameForm,
+    DeleteAccountForm,
+    InviteForm,
+    NewAccountForm,
+    RoleForm,
+)
 from orderreport.accounts.models import Account, Invitation, Membership, Plan, User
 
 
@@ -157,6 +166,63 @@ def rename_account(request: HttpRequest, account_id: int) -> HttpResponse:
     return redirect("accounts:members", account_id)
 
 
+def _same_page_in(request: HttpRequest, account_id: int) -> str:
+    """Where switching to `account_id` lands: the page it was asked from, about that account
+    when the page is about an account (members, plan, overview); the projects for a page
+    about one project; else the page itself (projects, two-factor settings)."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return reverse("projects:list")
+    path = target.split("?", 1)[0]
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return reverse("projects:list")
+    if "project_id" in match.kwargs:
+        return reverse("projects:list")
+    if set(match.kwargs) == {"account_id"}:
+        try:
+            return reverse(match.view_name, kwargs={"account_id": account_id})
+        except NoReverseMatch:
+            return reverse("projects:list")
+    if match.kwargs:
+        return reverse("projects:list")
+    return path
+
+
+@login_required
+@require_POST
+def switch_account(request: HttpRequest) -> HttpResponse:
+    """Make another of the user's accounts the current one (the header's account menu)."""
+    try:
+        account_id = int(request.POST.get("account", ""))
+    except ValueError:
+        raise Http404("No such account") from None
+    # Only a member's own accounts: anything else is 404 and leaves the session as it was.
+    membership = membership_for(_user(request), account_id)
+    request.session[SESSION_ACCOUNT] = membership.account_id
+    return HttpResponseRedirect(_same_page_in(request, membership.account_id))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create_account(request: HttpRequest) -> HttpResponse:
+    """A new account owned by the user: for whoever is only a member of others' accounts (or
+    of none any more) and wants projects of their own."""
+    posted = request.method == "POST"
+    form = NewAccountForm(request.POST if posted else None)
+    if posted and form.is_valid():
+        account = services.create_account(_user(request), form.cleaned_data["name"])
+        request.session[SESSION_ACCOUNT] = account.pk
+        messages.success(
+            request,
+            _("Account “%(name)s” created. Next: create its first project.")
+            % {"name": account.name},
+        )
+        return redirect("projects:list")
+    return render(request, "accounts/new.html", {"form": form}, status=400 if posted else 200)
+
+
 @require_http_methods(["GET", "POST"])
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the invitation e-mail: sign up or log in, then accept."""
@@ -164,6 +230,16 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         raise Http404("No such invitation")
     problem, status = "", 200
+    if (
+        found.accepted is not None
+        and request.user.is_authenticated
+        and Membership.objects.filter(account=found.account, user=request.user).exists()
+        and services.user_has_email(_user(request), found.email)
+    ):
+        # Their own, used invitation: a sign-up from the link accepted it on the way
+        # (adapter.py), and a second click on the link in the mail means "take me there".
+        request.session[SESSION_ACCOUNT] = found.account_id
+        return HttpResponseRedirect("/projects/")
     if found.accepted is not None:
         problem, status = _("This invitation has been used or withdrawn."), 410
     elif found.is_expired:

@@ -105,7 +105,11 @@ def _usual_zone(accounts: list[Account]) -> str:
 class NewProjectForm(ProjectForm):
     """ProjectForm with the account to create it in, when the user can write to several."""
 
-    account = forms.TypedChoiceField(label=_("Account"), coerce=int)
+    account = forms.TypedChoiceField(
+        label=_("Account"),
+        coerce=int,
+        help_text=_("The project belongs to this account: its team sees it, its plan counts it."),
+    )
 
     field_order = ["account", "name", "timezone", "currency"]
 

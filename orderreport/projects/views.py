@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orderreport.accounts.access import ProjectAccess, project_for, visible_projects
+from orderreport.accounts.context_processors import current_account_id
 from orderreport.accounts.models import Account, Membership, User
 from orderreport.projects import services
 from orderreport.projects.domains import (
@@ -77,28 +78,41 @@ def _wants_active(request: HttpRequest) -> bool:
     return request.POST.get("active") == "1"
 
 
-def _writable_accounts(user: User) -> list[Account]:
-    return list(
-        Account.objects.filter(
-            memberships__user=user,
-            memberships__role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
-        ).order_by("name", "id")
-    )
-
-
 # --- Projects --------------------------------------------------------------------------------
+
+
+def _accounts_current_first(request: HttpRequest, memberships: list[Membership]) -> list[Account]:
+    """The user's accounts, the current one (the header's account menu) first."""
+    current = current_account_id(request, [m.account_id for m in memberships])
+    ordered = sorted(
+        memberships,
+        key=lambda m: (
+            m.account_id != current,
+            m.role != Membership.Role.OWNER,
+            m.account.name.lower(),
+            m.account_id,
+        ),
+    )
+    return [m.account for m in ordered]
 
 
 @login_required
 @require_http_methods(GET_POST)
 def project_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    accounts = _writable_accounts(user)
+    memberships = list(
+        Membership.objects.filter(user=user).select_related("account", "account__owner")
+    )
+    accounts = _accounts_current_first(request, memberships)
+    writers = (Membership.Role.OWNER, Membership.Role.ADMIN)
+    writable_ids = {m.account_id for m in memberships if m.role in writers}
+    # Offered in the form with the current account first, so it is the one preselected.
+    writable = [a for a in accounts if a.pk in writable_ids]
     form: NewProjectForm | None = None
     if request.method == "POST":
-        if not accounts:
+        if not writable:
             raise PermissionDenied("Viewers cannot create projects.")
-        form = NewProjectForm(request.POST, accounts=accounts)
+        form = NewProjectForm(request.POST, accounts=writable)
         if form.is_valid():
             data = form.cleaned_data
             project = services.create_project(
@@ -110,12 +124,25 @@ def project_list(request: HttpRequest) -> HttpResponse:
                 % {"name": project.name},
             )
             return redirect("reports:overview", project.pk)
-    elif accounts:
-        form = NewProjectForm(accounts=accounts)
-    groups: dict[Account, list[Project]] = {}
+    elif writable:
+        form = NewProjectForm(accounts=writable)
+    projects: dict[int, list[Project]] = {}
     for project in visible_projects(user):
-        groups.setdefault(project.account, []).append(project)
-    return render(request, "projects/list.html", {"groups": groups, "form": form})
+        projects.setdefault(project.account_id, []).append(project)
+    # Every account of the user, with or without projects: one just switched to or created
+    # shows up empty, with the form below preselecting it.
+    groups = {account: projects.get(account.pk, []) for account in accounts}
+    ctx = {
+        "groups": groups,
+        "has_projects": bool(projects),
+        "form": form,
+        # A viewer-only member is told why there is no form and whom to ask.
+        "read_only": [m.account for m in memberships if m.role not in writers],
+        "named_after_email": [
+            a for a in accounts if a.pk in writable_ids and a.is_named_after_email
+        ],
+    }
+    return render(request, "projects/list.html", ctx)
 
 
 @login_required

@@ -42,21 +42,31 @@ def test_it_links_the_current_accounts_pages_in_the_navigation(team: Team) -> No
     assert team.admin.email in body
 
 
-def test_it_switches_between_the_users_accounts(team: Team) -> None:
+def test_it_names_the_current_account_in_the_header(team: Team) -> None:
+    body = as_user(team.viewer).get("/projects/").content.decode()
+    name = team.shop.account.name.replace("'", "&#x27;")
+    assert f'<summary><span class="sr-only">Account: </span>{name}</summary>' in body
+    # The owner's address names the person in their own menu, never the account.
+    assert f"Account: </span>{team.owner.email}<" not in body
+
+
+def test_it_lists_the_users_accounts_to_switch_between(team: Team) -> None:
     # The admin also has an account of their own.
     from orderreport.accounts.services import create_account
 
     own = create_account(team.admin, "Admin's own shop")
     client = as_user(team.admin)
     body = client.get(f"/a/{team.shop.account.pk}/members/").content.decode()
-    assert f'href="/a/{own.pk}/members/"' in body
-    assert "Admin&#x27;s own shop" in body
+    assert 'action="/a/switch/"' in body
+    assert f'name="account" value="{own.pk}">Admin&#x27;s own shop</button>' in body
+    assert f'name="account" value="{team.shop.account.pk}" aria-current="true">' in body
     # The account last visited stays current on pages without one in their address.
     mfa = client.get("/accounts/2fa/").content.decode()
     assert f'href="/a/{team.shop.account.pk}/plan/"' in mfa
     # Accounts of others never appear.
     outsider_account = Membership.objects.get(user=team.outsider).account
-    assert f"/a/{outsider_account.pk}/" not in body
+    assert f'value="{outsider_account.pk}"' not in body
+    assert outsider_account.name.replace("'", "&#x27;") not in body
 
 
 def test_it_switches_to_russian_and_remembers_it_for_the_user(team: Team) -> None:

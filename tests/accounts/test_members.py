@@ -120,11 +120,20 @@ def test_it_renames_the_account_and_explains_an_empty_name(team: Team) -> None:
     assert client.post(rename, {"name": "  Shoes & Co  "}).status_code == 302
     assert Account.objects.get(pk=team.shop.account.pk).name == "Shoes & Co"
 
+    # Everyone in the account reads the new name in the header.
+    header = as_user(team.viewer).get("/projects/").content.decode()
+    assert '<summary><span class="sr-only">Account: </span>Shoes &amp; Co</summary>' in header
+
     bad = client.post(rename, {"name": "   "})
     assert bad.status_code == 400
-    assert "This field is required." in bad.content.decode()
+    assert "Enter the name of your shop or company." in bad.content.decode()
+    long = client.post(rename, {"name": "y" * 150})
+    assert long.status_code == 400
+    assert "Shorten the name to 100 characters (it has 150)." in long.content.decode()
     assert Account.objects.get(pk=team.shop.account.pk).name == "Shoes & Co"
     assert as_user(team.viewer).post(rename, {"name": "Mine"}).status_code == 403
+    assert as_user(team.outsider).post(rename, {"name": "Mine"}).status_code == 404
+    assert Account.objects.get(pk=team.shop.account.pk).name == "Shoes & Co"
 
 
 def test_it_escapes_member_and_account_names(team: Team) -> None:

@@ -101,3 +101,66 @@ def test_it_escapes_project_names(client: Client, team: Team) -> None:
 def test_it_needs_a_login(client: Client, db: None) -> None:
     assert client.get(URL).status_code == 302
     assert Membership.objects.count() == 0
+
+
+def test_it_says_which_account_a_new_project_belongs_to(client: Client, team: Team) -> None:
+    client.force_login(team.owner)
+    page = client.get(URL).text
+    name = team.shop.account.name.replace("'", "&#x27;")
+    assert f"The project will belong to the account <strong>{name}</strong>." in page
+
+
+def test_it_preselects_the_account_switched_to(client: Client, team: Team) -> None:
+    mine = create_account(team.admin, "Admin's own")
+    client.force_login(team.admin)
+    for account in (team.shop.account, mine, team.shop.account):
+        client.post("/a/switch/", {"account": account.pk, "next": URL})
+        page = client.get(URL).text
+        select = page[page.index('<select name="account"') :]
+        # The first option is the one a browser shows chosen.
+        first = select[select.index("<option") :].split("</option>", 1)[0]
+        assert f'value="{account.pk}"' in first
+        # Its projects come first too.
+        heading = page.index("<h2>", page.index("<h1>"))
+        assert page[heading:].startswith(f"<h2>{account.name.replace(chr(39), '&#x27;')}</h2>")
+
+
+def test_it_tells_a_viewer_why_there_is_no_form_and_whom_to_ask(client: Client, team: Team) -> None:
+    client.force_login(team.viewer)
+    page = client.get(URL).text
+    assert "Create project" not in page
+    name = team.shop.account.name.replace("'", "&#x27;")
+    assert (
+        f"In <strong>{name}</strong> you are a viewer: viewers see projects but cannot create "
+        f"them. Ask the owner, {team.owner.email}, or an admin" in page
+    )
+    assert 'href="/a/new/"' in page
+
+
+def test_it_offers_a_user_without_any_account_to_start_one(client: Client, db: None) -> None:
+    user = User.objects.create_user("alone@example.com", "pw-alone-12345")
+    client.force_login(user)
+    page = client.get(URL)
+    assert page.status_code == 200
+    assert "You are not a member of any account." in page.text
+    assert 'href="/a/new/"' in page.text
+    assert _new(client).status_code == 403
+
+
+def test_it_asks_the_owner_to_name_an_account_named_after_an_email(
+    client: Client, team: Team
+) -> None:
+    account = team.shop.account
+    account.name = team.owner.email
+    account.save()
+    client.force_login(team.owner)
+    page = client.get(URL).text
+    assert f"Your account is still named after the address {team.owner.email}." in page
+    assert f'href="/a/{account.pk}/members/#account-name"' in page
+    # Viewers cannot rename, so they are not asked to.
+    client.force_login(team.viewer)
+    assert "still named after" not in client.get(URL).text
+    # Named: the prompt is gone.
+    client.force_login(team.owner)
+    client.post(f"/a/{account.pk}/name/", {"name": "Corner Shop"})
+    assert "still named after" not in client.get(URL).text
