@@ -75,3 +75,41 @@ def test_it_adds_a_webhook_shows_its_secret_once_and_queues_a_test(
     assert "Test message queued" in page.content()
     assert secret not in page.content()
     assert Delivery.objects.get().topic == "test"
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_it_shows_a_token_no_key_decrypts_on_phone_and_desktop(
+    browser_page: Any, live_server: Any, team: Team, settings: Any, language: str
+) -> None:
+    from cryptography.fernet import Fernet
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from orderreport.notify.outbox import enqueue_test
+    from tests.notify.conftest import run_worker, telegram_channel
+
+    settings.SECRETS_KEYS = [Fernet.generate_key().decode()]
+    channel = telegram_channel(team.shop)
+    settings.SECRETS_KEYS = [Fernet.generate_key().decode()]  # the old key is gone
+    enqueue_test(channel, timezone.now())
+    run_worker()
+    team.owner.language = language
+    team.owner.save()
+    page = browser_page
+    _log_in(page, live_server, team.owner)
+    problem = {
+        "en": "The bot token cannot be decrypted with this server's encryption keys",
+        "ru": "Токен бота не удаётся расшифровать ключами шифрования этого сервера",
+    }[language]
+    logged = {
+        "en": "enter the token again in the channel's settings",
+        "ru": "введите токен заново в настройках канала",
+    }[language]
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(
+            live_server.url + reverse("notify:channel", args=[team.shop.project.pk, channel.pk])
+        )
+        assert page.locator("p.errorlist", has_text=problem).is_visible()
+        assert page.locator("td", has_text=logged).is_visible()  # the delivery log
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
