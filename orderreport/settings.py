@@ -7,6 +7,7 @@ ALLOWED_HOSTS and BASE_URL. Every variable is listed in README.md.
 
 from __future__ import annotations
 
+from email.utils import formataddr
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ SECRET_KEY = env_secret("SECRET_KEY") or local_secret_key(VAR_DIR / "secret_key"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 PORT = env_int("PORT", 8000, minimum=1)
 BASE_URL = env_str("BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+# The site's name in the header, page titles and every mail ("Hello from …", subjects); without
+# it allauth would name the site by the request's host.
+SITE_NAME = env_str("SITE_NAME", "OrderReport")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [BASE_URL])
 # Fernet keys that encrypt channel secrets (bot tokens, webhook signing secrets) in the
 # database, comma-separated: the first encrypts, all decrypt, so rotation is a new key in
@@ -314,7 +318,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # mail scanners follow links; confirming takes a click
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "OrderReport: "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{SITE_NAME}: "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if BASE_URL.startswith("https://") else "http"
 # Failed log-ins per IP and per e-mail address; counters live in the cache (Redis when set),
 # so the limit holds across web processes.
@@ -323,7 +327,7 @@ ACCOUNT_RATE_LIMITS = {
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "OrderReport"
+MFA_TOTP_ISSUER = SITE_NAME
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7, minimum=1)
 # Mail to addresses a member types (accounts/mail_limits.py): one invitation or confirmation
 # per address per cooldown, and a daily number of each per member.
@@ -350,7 +354,8 @@ EMAIL_BACKEND = _email.get("EMAIL_BACKEND") or env_str(
     if EMAIL_HOST and not DEBUG
     else "django.core.mail.backends.console.EmailBackend",
 )
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OrderReport <noreply@localhost>")
+# formataddr quotes a name with a comma or a dot ("Acme, Inc.") that would split the header.
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", formataddr((SITE_NAME, "noreply@localhost")))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Security -------------------------------------------------------------------------------

@@ -3,12 +3,15 @@ signing up; a sign-up from an invitation link joins the inviter's tenant instead
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import translation
@@ -84,6 +87,21 @@ class AccountAdapter(DefaultAccountAdapter):
                 % {"email": invited}
             )
         return email
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        """Every allauth mail names the site by SITE_NAME and BASE_URL: without
+        django.contrib.sites allauth names it by the request's host ("Hello from
+        127.0.0.1:8000!")."""
+        site = SimpleNamespace(name=settings.SITE_NAME, domain=urlsplit(settings.BASE_URL).netloc)
+        return super().render_mail(
+            template_prefix, email, {**context, "current_site": site}, headers
+        )
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """Save the new user with their account in one transaction: a new account on

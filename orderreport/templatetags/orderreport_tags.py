@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django import template
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.html import format_html
@@ -30,6 +31,13 @@ PROJECT_SECTIONS = [
     ("projects:integration", _("Integration")),
     ("projects:settings", _("Settings")),
 ]
+
+
+@register.simple_tag
+def site_name() -> str:
+    """SITE_NAME, for pages and mails alike: a tag needs no request or context processor, so
+    the 500 page and mails rendered outside a request can use it too."""
+    return str(settings.SITE_NAME)
 
 
 @register.inclusion_tag("partials/project_nav.html", takes_context=True)
