@@ -43,6 +43,11 @@ channel that chose the event. When an order takes the period's usage across 80% 
 the limit, one limit warning per (account, period, threshold) is written, with a delivery to
 each active channel of the account that receives limits and one to the owner by e-mail.
 
+The integration page's test order (`is_test`: its X-OrderReport-Test header is the mark only
+this server makes, projects/testmark.py) checks the integration, not the quota: "limit" does
+not apply to it (never refused for the quota, never held), and "record" stores it flagged and
+queues its deliveries but adds nothing to the usage, the limit warnings or the tallies.
+
 "limit" comes before "duplicate": the contract answers 402 before 409. The billing period is
 the account's month containing the day the order was received (UTC); an unlimited plan has
 no limit. One contract test suite (tests/ingest/test_rules.py) runs every rule on both

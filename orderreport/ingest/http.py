@@ -32,6 +32,7 @@ from orderreport.ingest.lookup import SERVER, KeyInfo
 from orderreport.ingest.meta import RequestMeta
 from orderreport.ingest.writer import OutcomeUnknown
 from orderreport.outage import Outage
+from orderreport.projects import testmark
 from orderreport.projects.domains import host_matches, origin_host
 from orderreport.slowclients import RequestTimeout
 
@@ -367,6 +368,7 @@ def request_meta(environ: Mapping[str, Any], origin: str, ip: str | None) -> Req
         user_agent=environ.get("HTTP_USER_AGENT", "")[:512].replace("\x00", ""),
         # What timezone.now() returns with USE_TZ, without its settings lookup per order.
         received_at=dt.datetime.now(dt.UTC),
+        test_mark=environ.get(testmark.ENVIRON_KEY, ""),
     )
 
 

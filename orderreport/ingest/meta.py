@@ -12,3 +12,6 @@ class RequestMeta:
     client_ip: str | None
     user_agent: str
     received_at: dt.datetime
+    # The X-OrderReport-Test header as sent ("" without one); honoured only if it is the
+    # dashboard's mark of this project and order id (projects/testmark.py).
+    test_mark: str = ""

@@ -54,6 +54,7 @@ from orderreport.ingest import writer
 from orderreport.ingest.rows import (
     DELIVERY_COLUMNS,
     EVENT_COLUMNS,
+    HELD_COLUMNS,
     LIMIT_THRESHOLDS,
     ORDER_COLUMNS,
     UNLIMITED,
@@ -86,6 +87,7 @@ _TYPES = {
     "event_id": "bigint",
     "spam": "boolean",
     "spam_reason": "text",
+    "is_test": "boolean",
 }
 # What an item carries besides its row: its place in the batch, and what the rules check.
 _ORDER_EXTRA = (("s", "int"), ("account_id", "bigint"), ("period_start", "date"),
@@ -146,8 +148,10 @@ def orders_sql(param: str) -> str:
         "WHERE a.id = ba.account_id OFFSET 0) l), "
         # `own`: this very item stored by an attempt whose commit went unanswered. `fresh`: not
         # stored yet and the first of its id in the batch. `room`: what the plan still
-        # allows, read under the lock statement 1 took.
-        "checked AS (SELECT b.*, GREATEST(lim.n - us.used, 0) AS room, known.id AS known_id, "
+        # allows, read under the lock statement 1 took; for a test order, no limit (rule
+        # "test": it checks the integration, not the quota).
+        "checked AS (SELECT b.*, CASE WHEN b.is_test THEN "
+        f"{UNLIMITED} ELSE GREATEST(lim.n - us.used, 0) END AS room, known.id AS known_id, "
         "COALESCE(known.ingest_tag = b.ingest_tag, false) AS own, "
         # No key: a held order released by a plan change (ingest/held.py).
         "(b.key_id IS NULL OR kk.ok IS NOT NULL) AS key_ok "
@@ -167,8 +171,8 @@ def orders_sql(param: str) -> str:
         "AND row_number() OVER (PARTITION BY c.project_id, c.external_id, "
         "(c.key_ok AND c.room > 0) ORDER BY c.s) = 1) AS fresh FROM checked c), "
         # `ahead`: fresh orders of the same account and period earlier in the batch, each of
-        # which takes a unit of quota before this one.
-        "ordered AS (SELECT pl.*, count(*) FILTER (WHERE pl.fresh) "
+        # which takes a unit of quota before this one (a test order takes none).
+        "ordered AS (SELECT pl.*, count(*) FILTER (WHERE pl.fresh AND NOT pl.is_test) "
         "OVER (PARTITION BY pl.account_id, pl.period_start ORDER BY pl.s "
         "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS ahead FROM placed pl), "
         "accepted AS (SELECT * FROM ordered WHERE fresh AND ahead < room), "
@@ -179,9 +183,10 @@ def orders_sql(param: str) -> str:
         "RETURNING id, project_id, external_id, received_at), "
         # Rule "limit" holds the order: the first copy of an id that is neither stored nor
         # stored by this batch (a later copy in a period with room), once (a held copy stays).
-        f"held AS (INSERT INTO {held} (account_id, period_start, expires_at, {columns}) "
+        f"held AS (INSERT INTO {held} (account_id, period_start, expires_at, "
+        f"{', '.join(HELD_COLUMNS)}) "
         f"SELECT DISTINCT ON (od.project_id, od.external_id) od.account_id, od.period_start, "
-        f"od.hold_until, {', '.join('od.' + c for c in ORDER_COLUMNS)} FROM ordered od "
+        f"od.hold_until, {', '.join('od.' + c for c in HELD_COLUMNS)} FROM ordered od "
         "WHERE od.key_ok AND od.known_id IS NULL AND od.ahead >= od.room "
         "AND NOT EXISTS (SELECT 1 FROM accepted ac WHERE ac.project_id = od.project_id "
         "AND ac.external_id = od.external_id) ORDER BY od.project_id, od.external_id, od.s "
@@ -190,9 +195,11 @@ def orders_sql(param: str) -> str:
         # release). The held table is small and usually empty: no lookup per row needed.
         f"taken AS (DELETE FROM {held} h USING stored st "
         "WHERE h.project_id = st.project_id AND h.external_id = st.external_id), "
-        # `kept`: each stored order's accepted row (materialised once: read three times).
+        # `kept`: each stored order's accepted row (materialised once: read three times), but
+        # test orders: they count neither against the plan nor in the tallies.
         "kept AS (SELECT ac.* FROM stored st JOIN accepted ac "
-        "ON ac.project_id = st.project_id AND ac.external_id = st.external_id), "
+        "ON ac.project_id = st.project_id AND ac.external_id = st.external_id "
+        "WHERE NOT ac.is_test), "
         # `k`: each stored order's place among its period's stored orders of the batch.
         "ranked AS (SELECT account_id, period_start, received_at, row_number() OVER "
         "(PARTITION BY account_id, period_start ORDER BY s) AS k FROM kept), "

@@ -217,6 +217,8 @@ def _order_item(order: Order) -> dict[str, Any]:
     }
 
 
+        # The integration page's test order: not counted in reports or against the plan.
+        "test": order.is_test,
 def _changed_by(change: StatusChange) -> str | None:
     if change.source == StatusChange.Source.API:
         return "API"

@@ -21,6 +21,7 @@ from orderreport.ingest.meta import RequestMeta
 from orderreport.ingest.rows import EventItem, EventRow, Item, OrderItem, OrderRow, Result, new_tag
 from orderreport.ingest.schemas import EventPayload, OrderPayload
 from orderreport.ingest.writer import Backend, BatchWriter, writer_for
+from orderreport.projects import testmark
 
 DEFAULT_CURRENCY = "RUB"
 
@@ -28,7 +29,9 @@ DEFAULT_CURRENCY = "RUB"
 _billing_period = lru_cache(maxsize=4096)(billing_period)
 
 
-def order_item(info: KeyInfo, payload: OrderPayload, meta: RequestMeta) -> OrderItem:
+def order_item(
+    info: KeyInfo, payload: OrderPayload, meta: RequestMeta, is_test: bool = False
+) -> OrderItem:
     period_start, period_end = _billing_period(info.billing_anchor, meta.received_at.date())
     # One dump of both lists (in Rust) instead of one per product and data pair.
     lists = payload.model_dump(include={"products", "data"})
@@ -52,6 +55,7 @@ def order_item(info: KeyInfo, payload: OrderPayload, meta: RequestMeta) -> Order
             user_agent=meta.user_agent,
             received_at=meta.received_at,
             ingest_tag=new_tag(),
+            is_test=is_test,
         ),
     )
 
@@ -101,8 +105,15 @@ def record_form(
 
 
 def record_order(info: KeyInfo, payload: OrderPayload, meta: RequestMeta) -> Result:
-    """Record an order against its account's plan (rules: ingest/__init__.py)."""
-    return record(order_item(info, payload, meta))
+    """Record an order against its account's plan (rules: ingest/__init__.py).
+
+    A test order from the dashboard (its mark checked here) is recorded by rule "test".
+    """
+    # The mark is checked only when a header was sent: no HMAC on an ordinary order's path.
+    is_test = bool(meta.test_mark) and testmark.is_valid(
+        info.project_id, payload.id, meta.test_mark
+    )
+    return record(order_item(info, payload, meta, is_test))
 
 
 def record_event(info: KeyInfo, event_id: int, payload: EventPayload, meta: RequestMeta) -> Result:

@@ -32,6 +32,9 @@ class OrderRow(NamedTuple):
     # Chosen by the request that sent the row: a retry of the same item after a lost
     # connection recognises its own insert by it (see ingest/__init__.py, rule "own row").
     ingest_tag: int
+    # The dashboard's test order (projects/testmark.py): no quota, no tallies, still
+    # notified. Last, and left out of HELD_COLUMNS: a test order is never held.
+    is_test: bool = False
 
 
 class EventRow(NamedTuple):
@@ -61,6 +64,9 @@ DELIVERY_COLUMNS = (
 )
 
 ORDER_COLUMNS: tuple[str, ...] = OrderRow._fields
+# A held order's row columns (accounts.HeldOrder): the order's but the test flag.
+HELD_COLUMNS: tuple[str, ...] = ORDER_COLUMNS[:-1]
+assert ORDER_COLUMNS[-1] == "is_test"
 EVENT_COLUMNS: tuple[str, ...] = EventRow._fields
 # Stored as JSON text on SQLite, jsonb on PostgreSQL.
 JSON_COLUMNS = frozenset({"products", "data"})

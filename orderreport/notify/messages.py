@@ -86,6 +86,18 @@ def _data_pairs(items: object) -> list[tuple[str, str]]:
 
 
 def _build(delivery: Delivery, language: str) -> Message:
+    message = _build_message(delivery, language)
+    if delivery.order is not None and delivery.order.is_test:
+        # The integration page's test order: the owner sees the channel work, and sees that
+        # this order is not business (every channel shows the title and the note).
+        message.title = _("[TEST] %(title)s") % {"title": message.title}
+        message.note = _(
+            "A test order from the integration page: not counted against the plan or in reports."
+        )
+    return message
+
+
+def _build_message(delivery: Delivery, language: str) -> Message:
     channel = delivery.channel
     project = neutralise(channel.project.name) if channel else ""
     if delivery.topic == Delivery.Topic.ORDER and delivery.order is not None:

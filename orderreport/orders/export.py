@@ -27,6 +27,7 @@ _COLUMNS = (
     "data",
     "origin",
     "client_ip",
+    "is_test",
 )
 
 
@@ -82,6 +83,7 @@ def order_header(zone: ZoneInfo, lines: bool) -> list[str]:
         _("Data"),
         _("Origin"),
         _("Client address"),
+        _("Test"),
     ]
 
 
@@ -104,9 +106,11 @@ def order_rows(
         data,
         origin,
         ip,
+        is_test,
     ) in qs.iterator(chunk_size=EXPORT_CHUNK):
         head: list[Cell] = [ext_id, local_time(received, zone), str(labels.get(status, status))]
-        tail: list[Cell] = [name, email, phone, pairs_text(data_pairs(data)), origin, ip or ""]
+        tail: list[Cell] = [name, email, phone, pairs_text(data_pairs(data)), origin, ip or "",
+                            _("yes") if is_test else ""]  # fmt: skip
         if not lines:
             yield [*head, _money(total, cur), cur, products_text(prods, cur), *tail]
             continue

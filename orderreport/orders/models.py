@@ -57,6 +57,10 @@ class Order(models.Model):
     )
     # When the status or a field last changed (dashboard or API); None while as tracked.
     updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
+    # The integration page's "Send a test order" (projects/testmark.py): stored, listed and
+    # notified with a "test" mark, but neither counted against the plan nor in any report
+    # or tally. No index: no list or report walks the orders by it.
+    is_test = models.BooleanField(_("test"), default=False, db_default=False)
 
     class Meta:
         constraints = [

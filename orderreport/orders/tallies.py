@@ -6,6 +6,9 @@ product's name: the count and price x count). The write side adds new orders wit
 statements (ingest/postgres.py, ingest/sqlite.py); this module is for the rest of an order's
 life: a status change, an update and a delete each take the old contribution away and add
 the new one, inside the transaction that changes the order.
+
+A test order (`is_test`, the integration page's button) adds nothing, ever: not when it is
+tracked, not when it changes or goes, not in a rebuild.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from orderreport import tally
 from orderreport.orders.models import UNCOUNTED, Order, OrderTally, ProductTally
 
 # What an order's contribution depends on; nothing else changes its tallies.
-FIELDS = ("project_id", "received_at", "currency", "status", "total", "products")
+FIELDS = ("project_id", "received_at", "currency", "status", "total", "products", "is_test")
 
 
 class Contribution(NamedTuple):
@@ -31,6 +34,7 @@ class Contribution(NamedTuple):
     status: str
     total: int
     products: Any
+    is_test: bool
 
 
 def of(order: Order) -> Contribution:
@@ -80,7 +84,7 @@ def change(before: Contribution | None, after: Contribution | None) -> None:
     orders: list[OrderTally] = []
     products: list[ProductTally] = []
     for contribution, sign in ((before, -1), (after, 1)):
-        if contribution is not None:
+        if contribution is not None and not contribution.is_test:
             order_row, product_rows = _rows(contribution, sign)
             orders.append(order_row)
             products.extend(product_rows)
@@ -113,7 +117,7 @@ def rebuild(project_ids: Sequence[int] | None = None, chunk: int = 2000) -> int:
 
 
 def _rebuild(project_ids: Sequence[int] | None, chunk: int) -> int:
-    orders = Order.objects.all()
+    orders = Order.objects.filter(is_test=False)
     tallies = OrderTally.objects.all()
     product_tallies = ProductTally.objects.all()
     if project_ids is not None:

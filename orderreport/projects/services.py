@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orderreport.accounts.models import Account
+from orderreport.projects import testmark
 from orderreport.projects.domains import InvalidDomain, normalize_domain
 from orderreport.projects.models import (
     SERVER_KEY_DISPLAY_CHARS,
@@ -247,7 +248,8 @@ TEST_ORDER_TIMEOUT = 5.0
 
 def send_test_order(project: Project) -> TestOrderResult:
     """Send a real order through the public API, as a shop's server would, and report the
-    answer. It counts against the plan like any other order."""
+    answer. It carries the dashboard's mark (testmark.py): the write side stores it as a test
+    order, which neither counts against the plan nor shows in reports."""
     setup = project_setup(project)
     if setup.key is None or setup.origin is None:
         raise NotReady
@@ -266,7 +268,11 @@ def send_test_order(project: Project) -> TestOrderResult:
         response = httpx.post(
             url,
             json=payload,
-            headers={"X-API-KEY": setup.key.key, "Origin": setup.origin},
+            headers={
+                "X-API-KEY": setup.key.key,
+                "Origin": setup.origin,
+                testmark.HEADER: testmark.mark(project.pk, order_id),
+            },
             timeout=TEST_ORDER_TIMEOUT,
             follow_redirects=False,
         )

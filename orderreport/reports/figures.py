@@ -403,7 +403,7 @@ def _products(
     else:
         edges = Q(received_at__gte=start, received_at__lt=end)
     orders = (
-        Order.objects.filter(edges, project_id__in=project_ids)
+        Order.objects.filter(edges, project_id__in=project_ids, is_test=False)
         .exclude(status__in=UNCOUNTED)
         .order_by()
         .values_list("currency", "products")

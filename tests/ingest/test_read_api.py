@@ -51,6 +51,7 @@ def test_a_server_key_reads_one_order_with_its_history(client: Client, shop: Sho
         "data": order.data,
         "created_at": "2026-05-01T12:00:00+00:00",
         "updated_at": body["updated_at"],
+        "test": False,
     }
     assert [(h["from"], h["to"], h["by"]) for h in history] == [
         ("new", "paid", "Anna Owner"),
@@ -121,7 +122,18 @@ def test_the_list_answers_orders_newest_first_with_a_next_cursor(
         "data",
         "created_at",
         "updated_at",
+        "test",
     }
+
+
+def test_it_says_which_orders_are_the_integration_pages_tests(
+    client: Client, shop: Shop, sk: str
+) -> None:
+    make_order(shop.project, T0 - dt.timedelta(hours=1), external_id="real-1")
+    make_order(shop.project, T0, external_id="test-1", is_test=True)
+    listed = get(client, ORDERS, sk).json()["orders"]
+    assert [(o["id"], o["test"]) for o in listed] == [("test-1", True), ("real-1", False)]
+    assert get(client, ORDERS, sk, {"id": "test-1"}).json()["test"] is True
 
 
 def test_an_empty_list(client: Client, shop: Shop, sk: str) -> None:

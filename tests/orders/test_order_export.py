@@ -219,3 +219,15 @@ def test_it_exports_a_product_line_beyond_the_decimal_defaults_exactly(
     rows = csv_rows(client.get(url(team), {"format": "csv", "lines": "1"}))
     assert rows[1][8] == "850705917302346158473969077842325012.49"
     assert rows[1][4] == "92233720368547758.07"
+
+
+@pytest.mark.parametrize("lines", ["0", "1"])
+def test_it_says_which_orders_are_tests(
+    team: Team, client: Client, make_order: MakeOrder, lines: str
+) -> None:
+    make_order(team.shop.project, T0, external_id="real-1")
+    make_order(team.shop.project, T0 + dt.timedelta(minutes=1), external_id="test-1", is_test=True)
+    client.force_login(team.owner)
+    rows = csv_rows(client.get(url(team), {"format": "csv", "lines": lines}))
+    assert rows[0][-1] == "Test"
+    assert [(row[0], row[-1]) for row in rows[1:]] == [("test-1", "yes"), ("real-1", "")]

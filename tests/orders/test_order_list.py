@@ -316,3 +316,20 @@ def test_it_writes_dates_the_way_the_reader_reads_them(
     assert shown in html
     assert not_shown not in html
     assert html.count("Europe/Moscow") == 1  # the zone is named once, by the filters
+
+
+def test_it_marks_the_integration_pages_test_orders(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    make_order(team.shop.project, T0, external_id="real-1")
+    make_order(team.shop.project, T0 + dt.timedelta(minutes=1), external_id="test-1", is_test=True)
+    team.owner.language = "ru"
+    team.owner.save()
+    client.force_login(team.owner)
+    html = client.get(url(team)).content.decode()
+    rows = re.findall(r"<tr[^>]*>\s*<td>(.*?)</td>", html, re.S)
+    assert [("test-" in r, 'class="badge test"' in r) for r in rows] == [
+        (True, True),
+        (False, False),
+    ]
+    assert ">тест</span>" in rows[0]

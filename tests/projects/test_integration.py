@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from orderreport.accounts.models import Usage
 from orderreport.events.models import EventRecord
-from orderreport.orders.models import Order
+from orderreport.orders.models import Order, OrderTally
 from orderreport.projects.models import ApiKey, Domain, Event
 from tests.conftest import Shop, Team
 
@@ -54,7 +55,7 @@ def test_it_fills_the_examples_with_the_projects_values(
     assert f"const OR_API_KEY = '{shop.key.key}';" in helper
     # Each example has its copy button carrying the same text.
     assert page.count(f'data-copy="{html.escape(curl, quote=True)}"') == 1
-    assert "counts against your plan" in page
+    assert "not counted against your plan's monthly limit or in reports" in page
 
 
 def test_it_gives_the_order_examples_an_id_new_at_each_page_load(
@@ -170,6 +171,14 @@ def test_it_sends_a_real_test_order_and_shows_the_answer(client: Client, live_sh
     order = Order.objects.get(project=shop.project)
     assert order.external_id.startswith("test-")
     assert order.origin == "https://example.com"
+    # Flagged by the write side on the strength of the page's mark: the plan's quota and the
+    # reports' tallies are untouched.
+    assert order.is_test
+    assert Usage.objects.filter(account=shop.account).values_list("used", flat=True).first() in (
+        None,
+        0,
+    )
+    assert not OrderTally.objects.filter(project=shop.project).exists()
     assert f"The API answered HTTP 201 to the test order {order.external_id}" in page
     assert "&quot;message&quot;: &quot;Order tracked&quot;" in page
     assert page.count("✓ done") == 4

@@ -30,8 +30,10 @@ def add_order(
     currency: str = "RUB",
     products: list[dict[str, Any]] | None = None,
     external_id: str | None = None,
+    is_test: bool = False,
 ) -> Order:
-    """Record an order as the API would (the write side's own statements), at time `at`."""
+    """Record an order as the API would (the write side's own statements), at time `at`;
+    `is_test`: as the integration page's test order."""
     key = ApiKey.objects.filter(project=project).first()
     assert key is not None
     row = OrderRow(
@@ -49,6 +51,7 @@ def add_order(
         user_agent="",
         received_at=at,
         ingest_tag=new_tag(),
+        is_test=is_test,
     )
     item = OrderItem(key.pk, project.account_id, at.date().replace(day=1), row)
     (result,) = record_in_transaction([item])
@@ -132,7 +135,8 @@ def naive(project_ids: list[int], period: Period, group: str) -> Naive:
     }
     products: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     statuses: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for order in Order.objects.filter(project_id__in=project_ids):
+    # The integration page's test orders are in no report.
+    for order in Order.objects.filter(project_id__in=project_ids, is_test=False):
         at = order.received_at
         if start <= at < end:
             _add(result.money, order)

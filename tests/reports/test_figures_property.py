@@ -1,7 +1,8 @@
 """Every figure of a report against a naive recomputation from the orders themselves.
 
-Random orders in several currencies and statuses, at times around local midnights and DST
-changes, recorded through the write side (its own statements on each database), then moved
+Random orders in several currencies and statuses (some of them the integration page's test
+orders, which no figure counts), at times around local midnights and DST changes, recorded
+through the write side (its own statements on each database), then moved
 through statuses, updated and deleted as the dashboard and the API do; some tallies compacted
 on the way. A second tenant's orders sit at the same times and must never count.
 """
@@ -65,6 +66,7 @@ order_spec = st.fixed_dictionaries(
         "status": st.sampled_from(Status.values),
         "then": st.sampled_from(["keep", "keep", "keep", "update", "delete", "status_back"]),
         "tenant": st.sampled_from(["mine", "mine", "mine", "other"]),
+        "test": st.sampled_from([False, False, False, True]),
     }
 )
 record_spec = st.tuples(st.integers(-3 * 86400, 3 * 86400), st.integers(0, 1))
@@ -93,7 +95,8 @@ def _build(shops: tuple[Shop, Shop], anchor: dt.datetime, specs: list[dict[str, 
     for n, spec in enumerate(specs):
         shop = mine if spec["tenant"] == "mine" else other
         at = anchor + dt.timedelta(seconds=spec["offset"])
-        order = add_order(shop.project, at, spec["total"], spec["currency"], spec["products"])
+        order = add_order(shop.project, at, spec["total"], spec["currency"], spec["products"],
+                          is_test=spec["test"])  # fmt: skip
         if spec["status"] != Status.NEW:
             change_status(order, spec["status"], source="api")
         if spec["then"] == "update":
@@ -191,6 +194,12 @@ def test_tallies_rebuilt_from_orders_give_the_same_report(shops: tuple[Shop, Sho
         if n % 3 == 0:
             change_status(order, Status.CANCELLED)
         add_record(mine.event, anchor + dt.timedelta(hours=3 * n - 20))
+    # The integration page's test orders: counted neither live nor by a rebuild.
+    for n in range(3):
+        test = add_order(mine.project, anchor + dt.timedelta(hours=n), 500, "RUB",
+                         [{"name": "Tea", "price": 500, "count": 1}], is_test=True)  # fmt: skip
+        if n:
+            change_status(test, Status.PAID)
     period = Period(dt.date(2026, 10, 24), dt.date(2026, 10, 26), ZoneInfo("Europe/Berlin"))
     before = report([mine.project.pk], period, "hour")
     assert tallies.rebuild([mine.project.pk]) == 12

@@ -73,6 +73,8 @@ def payload(delivery: Delivery) -> dict[str, Any]:
             "data": order.data,
             "received_at": _iso(order.received_at),
             "url": order_url(project.pk, order.pk),
+            # The integration page's test order: not counted in reports or the plan.
+            "test": order.is_test,
         }
     if delivery.status_change is not None:
         change = delivery.status_change

@@ -5,12 +5,54 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    # Orders stored before tallies existed. This calls the app's own rebuild (the one rule of
-    # what an order adds), not a copy frozen here: a later migration that changes what it
-    # reads must squash or replace this step.
-    from orderreport.orders.tallies import rebuild
+    # Orders stored before tallies existed, counted as rebuild() counted them then: every
+    # order. A copy frozen here, since rebuild() now reads `is_test` (0008), which does not
+    # exist yet at this step.
+    import datetime as dt
+    from collections import defaultdict
 
-    rebuild()
+    from orderreport import tally
+    from orderreport.orders.tallies import product_lines
+
+    Order = apps.get_model("orders", "Order")
+    OrderTally = apps.get_model("orders", "OrderTally")
+    ProductTally = apps.get_model("orders", "ProductTally")
+    uncounted = {"cancelled", "refunded"}
+    order_sums = defaultdict(lambda: [0, 0, 0])
+    product_sums = defaultdict(lambda: [0, 0])
+    rows = Order.objects.order_by().values_list(
+        "project_id", "received_at", "currency", "status", "total", "products"
+    )
+    for project_id, received_at, currency, status, total, products in rows.iterator(
+        chunk_size=2000
+    ):
+        lines = product_lines(products)
+        acc = order_sums[project_id, tally.slot_of(received_at), currency, status]
+        acc[0] += 1
+        acc[1] += total
+        acc[2] += sum(count for _name, count, _revenue in lines)
+        if status not in uncounted:
+            day = received_at.astimezone(dt.UTC).date()
+            for name, count, revenue in lines:
+                p = product_sums[project_id, day, currency, name]
+                p[0] += count
+                p[1] += revenue
+    OrderTally.objects.bulk_create(
+        [
+            OrderTally(project_id=p, slot=s, currency=c, status=st, orders=n, revenue=r,
+                       items=i, compacted=True)
+            for (p, s, c, st), (n, r, i) in order_sums.items()
+        ],
+        batch_size=1000,
+    )
+    ProductTally.objects.bulk_create(
+        [
+            ProductTally(project_id=p, day=d, currency=c, name=name, quantity=q, revenue=r,
+                         compacted=True)
+            for (p, d, c, name), (q, r) in product_sums.items()
+        ],
+        batch_size=1000,
+    )
 
 
 class Migration(migrations.Migration):
