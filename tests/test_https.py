@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
 from django.test import Client
 
@@ -167,6 +168,8 @@ def https_server(tmp_path: Path) -> Iterator[str]:
         SECURE_PROXY_SSL_HEADER="true",
         STATIC_ROOT=str(tmp_path / "static"),
         SECRET_KEY="https-tests-only-" + "x" * 40,
+        # Production does not start without the key of channel secrets (check notify.E003).
+        SECRETS_KEYS=Fernet.generate_key().decode(),
         DEBUG="false",
     )
     log = tmp_path / "server.log"
