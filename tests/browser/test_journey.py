@@ -1,27 +1,34 @@
 """A newcomer's whole journey in Chromium, in English and in Russian.
 
-Sign up, confirm the address from the mail, log in, create a project, add the shop's domain as
-people paste it, create an API key and an event, copy the JS helper from the integration page
-into a shop page on another origin, place an order and send an event there, and watch both
-arrive in the dashboard. Buttons and links are found by their visible text in the language
-chosen through the page's own switch, so a missing translation fails the Russian run.
+Sign up, confirm the address from the mail, log in, create a project (the pickers start at the
+browser's time zone), add the shop's domain as people paste it and a Cyrillic one with its
+wildcard, create an API key, an event and a webhook to the shop's CRM, copy the JS helper from
+the integration page into a shop page on another origin, place an order and send an event
+there, and watch both arrive in the dashboard; past the plan's limit, then a busy month later
+(counts, pages both ways, the currency filter) and on a phone. Buttons and links are found by
+their visible text in the language chosen through the page's own switch, so a missing
+translation fails the Russian run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.core import mail
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from orderreport.events.models import EventRecord
+from orderreport.listing.queries import PAGE_SIZE
 from orderreport.money import format_money
+from orderreport.notify.models import Channel
 from orderreport.orders.models import Order
-from tests.browser.conftest import ShopSite
+from tests.browser.conftest import TIMEOUT_MS, ShopSite
 
 PASSWORD = "a long and unusual passphrase 42"
 
@@ -42,15 +49,28 @@ class Words:
     projects: str
     no_projects: str
     create_project: str
+    browser_zone: str  # the zone picker's label of Asia/Yekaterinburg, the browser's zone
+    shop_zone: str  # ... and of Europe/Moscow, the shop's
+    rub: str
+    usd: str
+    any_currency: str
     project_name: str
     domains: str
     add_domain: str
+    delete: str
+    still_accepted: str  # the delete page of пример.рф, with *.пример.рф kept
     api_keys: str
     create_key: str
     key_name: str
     event_keys: str
     create_event: str
     event_name: str
+    notifications: str
+    add_webhook: str
+    new_orders: str
+    limit_warnings: str
+    save: str
+    signing_secret: str
     integration: str
     helper_tab: str
     helper_heading: str
@@ -59,6 +79,11 @@ class Words:
     events: str
     event_records: str
     products: str
+    of: str
+    older: str
+    previous: str
+    filter: str
+    menu: str
 
 
 WORDS = {
@@ -75,15 +100,30 @@ WORDS = {
         projects="Projects",
         no_projects="You have no projects yet.",
         create_project="Create project",
+        browser_zone="Yekaterinburg (UTC+05:00)",
+        shop_zone="Moscow (UTC+03:00)",
+        rub="RUB · Russian Ruble",
+        usd="USD · US Dollar",
+        any_currency="Any currency",
         project_name="Corner Shop",
         domains="Domains",
         add_domain="Add domain",
+        delete="Delete",
+        still_accepted=(
+            "Orders and events from www.пример.рф will still be accepted through *.пример.рф."
+        ),
         api_keys="API keys",
         create_key="Create key",
         key_name="Shop front end",
         event_keys="Event keys",
         create_event="Create event",
         event_name="Call-back request",
+        notifications="Notifications",
+        add_webhook="Add Webhook",
+        new_orders="New orders",
+        limit_warnings="Plan-limit warnings",
+        save="Save",
+        signing_secret="Signing secret",
         integration="Integration",
         helper_tab="JS helper",
         helper_heading="Universal JS helper for your site",
@@ -92,6 +132,11 @@ WORDS = {
         events="Events",
         event_records="Event records",
         products="Products",
+        of="of",
+        older="Older orders",
+        previous="Previous page",
+        filter="Filter",
+        menu="Menu",
     ),
     "ru": Words(
         language_button="Русский",
@@ -106,15 +151,30 @@ WORDS = {
         projects="Проекты",
         no_projects="пока нет проектов",
         create_project="Создать проект",
+        browser_zone="Екатеринбург (UTC+05:00)",
+        shop_zone="Москва (UTC+03:00)",
+        rub="RUB · российский рубль",
+        usd="USD · доллар США",
+        any_currency="Любая валюта",
         project_name="Лавка на углу",
         domains="Домены",
         add_domain="Добавить домен",
+        delete="Удалить",
+        still_accepted=(
+            "Заказы и события с www.пример.рф по-прежнему будут приниматься через *.пример.рф."  # noqa: RUF001
+        ),
         api_keys="API-ключи",
         create_key="Создать ключ",
         key_name="Витрина магазина",
         event_keys="Ключи событий",
         create_event="Создать событие",
         event_name="Заказ обратного звонка",
+        notifications="Уведомления",
+        add_webhook="Добавить: Вебхук",
+        new_orders="Новые заказы",
+        limit_warnings="Предупреждения о лимите тарифа",  # noqa: RUF001
+        save="Сохранить",
+        signing_secret="Секрет подписи",
         integration="Интеграция",
         helper_tab="JS-помощник",
         helper_heading="Универсальный JS-помощник для сайта",
@@ -123,6 +183,11 @@ WORDS = {
         events="События",
         event_records="Записи событий",
         products="Товары",
+        of="из",
+        older="Более старые заказы",
+        previous="Предыдущая страница",
+        filter="Показать",
+        menu="Меню",
     ),
 }
 
@@ -205,6 +270,15 @@ def section(page: Page, name: str) -> None:
 
 
 @pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """The newcomer's browser is in Yekaterinburg; the shop, we will see, is in Moscow."""
+    context = browser.new_context(locale="en-US", timezone_id="Asia/Yekaterinburg")
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
 def journey_settings(settings: Any, live_server: LiveServer) -> Any:
     # The integration page fills its examples with BASE_URL: here, the live server.
     settings.BASE_URL = live_server.url
@@ -236,6 +310,7 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password1]").fill(PASSWORD)
     page.locator("input[name=password2]").fill(PASSWORD)
+    page.locator("input[name=account_name]").fill(w.project_name)
     page.get_by_role("button", name=w.sign_up, exact=True).click()
     expect(page.get_by_role("heading", name=w.verify_heading)).to_be_visible()
 
@@ -263,7 +338,14 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     expect(page.get_by_role("heading", name=w.projects, exact=True)).to_be_visible()
     expect(page.locator(".empty")).to_contain_text(w.no_projects)
     page.locator("input[name=name]").fill(w.project_name)
-    page.locator("select[name=timezone]").select_option("Europe/Moscow")
+    # The pickers, in the reader's language: the zone starts at the browser's, the currency at
+    # the ruble, and only currencies in use are offered; the shop is in Moscow.
+    zone = page.locator("select[name=timezone]")
+    expect(zone.locator("option:checked")).to_have_text(w.browser_zone)
+    currency = page.locator("select[name=currency]")
+    expect(currency.locator("option:checked")).to_have_text(w.rub)
+    expect(currency.locator("option[value=SUR], option[value=XXX]")).to_have_count(0)
+    zone.select_option(label=w.shop_zone)
     page.get_by_role("button", name=w.create_project).click()
     expect(page.get_by_role("heading", name=w.project_name)).to_be_visible()
     expect(page.locator(".empty").first).to_contain_text(w.no_orders)
@@ -274,6 +356,19 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     page.locator("input[name=domain]").fill(shop_site.origin + "/")
     page.get_by_role("button", name=w.add_domain).click()
     expect(page.locator("tbody")).to_contain_text(shop_site.host)
+
+    # --- The shop's Russian address as typed in Cyrillic, and all its subdomains; the bare one
+    # deleted again, after the delete page said what the wildcard still lets through.
+    for typed in ("https://пример.рф/корзина", "*.пример.рф"):
+        page.locator("input[name=domain]").fill(typed)
+        page.get_by_role("button", name=w.add_domain).click()
+    bare = page.locator("tbody tr").filter(has=page.get_by_text("пример.рф", exact=True))
+    expect(bare).to_contain_text("xn--e1afmkfd.xn--p1ai")  # what browsers send, second
+    bare.get_by_role("link", name=w.delete).click()
+    expect(page.locator("main")).to_contain_text(w.still_accepted)
+    page.locator("main form").get_by_role("button", name=w.delete).click()
+    expect(page.locator("tbody")).to_contain_text("*.пример.рф")
+    expect(bare).to_have_count(0)
 
     # --- An API key.
     section(page, w.api_keys)
@@ -291,6 +386,22 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     page.get_by_role("button", name=w.create_event).click()
     event_key = page.locator("tbody tr", has_text=w.event_name).locator("code").inner_text()
     assert event_key.strip()
+
+    # --- A webhook to the shop's CRM: new orders (on from the start), the call-back requests
+    # and the plan-limit warnings. The signing secret is shown once.
+    section(page, w.notifications)
+    page.get_by_role("link", name=w.add_webhook).click()
+    page.locator("input[name=name]").fill("CRM")
+    page.locator("input[name=url]").fill("https://crm.example.com/hook")
+    what = page.locator("#what-to-send")
+    expect(what.get_by_label(w.new_orders)).to_be_checked()
+    what.get_by_label(w.event_name).check()
+    what.get_by_label(w.limit_warnings).check()
+    page.get_by_role("button", name=w.save, exact=True).click()
+    expect(page.locator("main")).to_contain_text(w.signing_secret)
+    webhook = Channel.objects.get(name="CRM")
+    assert [e.name for e in webhook.events.all()] == [w.event_name]
+    assert webhook.receives_orders and webhook.receives_limits
 
     # --- The helper, read from the integration page as the owner would copy it.
     section(page, w.integration)
@@ -321,6 +432,9 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     assert order.project.name == w.project_name
     assert order.origin == shop_site.origin
     assert EventRecord.objects.get().origin == shop_site.origin
+    # Both are on their way to the CRM (no worker runs here: they wait in the queue).
+    topics = sorted(webhook.deliveries.values_list("topic", flat=True))
+    assert topics == ["event", "order"], topics
 
     # No reload by us: the list's poller brings the order in.
     page.bring_to_front()
@@ -370,3 +484,38 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     set_plan(account, get_plan("start"))
     page.goto(f"{live_server.url}/projects/{order.project_id}/orders/")
     expect(page.locator("tbody tr", has_text="W-1001")).to_be_visible()
+
+    # --- A busy month later (recorded by the write side, as the API would): the list says how
+    # many orders there are and pages both ways; the currency filter offers the shop's two.
+    from tests.reports.helpers import add_order
+
+    earlier = order.received_at - dt.timedelta(days=1)
+    for n in range(PAGE_SIZE + 4):
+        at = earlier - dt.timedelta(minutes=n)
+        add_order(order.project, at, 99000, "USD" if n % 10 == 0 else "RUB", external_id=f"H-{n}")
+    total_orders = PAGE_SIZE + 6  # with the first order and W-1001
+    page.reload()
+    pager = page.locator("nav.pager")
+    count = pager.locator(".count")
+    expect(count).to_have_text(f"1–{PAGE_SIZE} {w.of} {total_orders}")  # noqa: RUF001
+    pager.get_by_role("link", name=w.older).click()
+    expect(count).to_have_text(f"{PAGE_SIZE + 1}–{total_orders} {w.of} {total_orders}")  # noqa: RUF001
+    pager.get_by_role("link", name=w.previous).click()
+    expect(count).to_have_text(f"1–{PAGE_SIZE} {w.of} {total_orders}")  # noqa: RUF001
+    currency = page.locator("select[name=currency]")
+    expect(currency.locator("option")).to_have_text([w.any_currency, w.rub, w.usd])
+    currency.select_option(label=w.usd)
+    page.locator("form.filters").get_by_role("button", name=w.filter).click()
+    expect(count).to_have_text(f"1–6 {w.of} 6")  # noqa: RUF001
+    expect(currency).to_have_value("USD")
+
+    # --- On a phone: a one-row header with its links in a menu, and the newest order on the
+    # first screen.
+    page.set_viewport_size({"width": 375, "height": 812})
+    section(page, w.orders)
+    expect(page.locator(".phone-nav > summary")).to_have_text(w.menu)
+    first = page.locator("#order-rows tr:not(.poller)").first
+    expect(first).to_be_visible()
+    box = first.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 812, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
