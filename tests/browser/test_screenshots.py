@@ -191,27 +191,38 @@ def test_it_takes_the_screenshots_of_the_main_pages(
     phone.goto(f"{base}/orders/")
     shoot(phone, "orders-phone")
 
-    page.goto(f"{base}/integration/")
+
+def test_it_takes_the_screenshots_of_the_integration_page(
+    live_server: LiveServer, logged_in: tuple[Project, Any]
+) -> None:
+    """The integration page's first screen (checklist, test order, the ways of sending as tabs)
+    at 1280 px, on a phone and in Russian, and the guide's screenshot #4: a test order's answer."""
+    project, open_context = logged_in
+    url = f"{live_server.url}/projects/{project.pk}/integration/"
+    page = open_context(DESKTOP).new_page()
+    page.goto(url)
+    expect(page.get_by_role("tab", name="cURL")).to_have_attribute("aria-selected", "true")
     shoot(page, "integration", full_page=False)
+
+    phone = open_context(PHONE, is_mobile=True, has_touch=True).new_page()
+    phone.goto(url)
+    expect(phone.get_by_role("tablist")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(phone, "integration-phone", full_page=False)
+
     # The guide's screenshot #4: the answer to the integration page's test order.
     page.get_by_role("button", name="Send a test order").click()
-    answer = page.locator("#test-result")
-    expect(answer).to_contain_text("HTTP 201")
-    section = page.locator("h3", has_text="Send a test order")
-    section.scroll_into_view_if_needed()
-    box_top = section.bounding_box()
-    box_end = answer.bounding_box()
-    assert box_top and box_end
-    page.screenshot(
-        path=OUT / "test-order.png",
-        full_page=True,
-        clip={
-            "x": 0,
-            "y": box_top["y"] + page.evaluate("scrollY") - 16,
-            "width": DESKTOP["width"],
-            "height": box_end["y"] + box_end["height"] - box_top["y"] + 32,
-        },
-    )
+    section = page.locator("#test-order")
+    expect(section.locator("#test-result")).to_contain_text("HTTP 201")
+    page.wait_for_load_state("networkidle")
+    section.screenshot(path=OUT / "test-order.png", animations="disabled")
+
+    User.objects.filter(email="owner@cornershop.example").update(language="ru")
+    # A new document (not the same one with another fragment), in the reader's language.
+    page.goto("about:blank")
+    page.goto(url + "#way-php")
+    expect(page.get_by_role("tab", name="PHP")).to_have_attribute("aria-selected", "true")
+    shoot(page, "integration-ru")
 
 
 def build_overview_demo() -> tuple[User, Project]:
