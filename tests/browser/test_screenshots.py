@@ -11,6 +11,7 @@ like the docs that show them.
 
 from __future__ import annotations
 
+import colorsys
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from orderreport.accounts.models import User
@@ -28,6 +29,7 @@ from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order
 from orderreport.projects.models import ApiKey, Domain, Event, Project
 from tests.conftest import Api
+from tests.notify.pictures import PictureHost, fresh_picture_cache, png
 
 pytestmark = pytest.mark.screenshots
 
@@ -56,25 +58,19 @@ ORDERS = [
 ]  # fmt: skip
 
 
-def _image(route: Route) -> None:
-    """Product pictures of the demo shop: a plain tile instead of an address that resolves
-    nowhere (the tests have no network)."""
-    name = route.request.url.rsplit("/", 1)[-1].removesuffix(".svg")
+def _tile(name: str) -> bytes:
+    """A product's picture: a plain tile of its own colour, served to the app's picture fetcher
+    from a loopback host (the tests have no network)."""
     hue = sum(map(ord, name)) % 360
-    svg = (
-        "<svg xmlns='http://www.w3.org/2000/svg' width='64' height='64'>"
-        f"<rect width='64' height='64' rx='8' fill='hsl({hue},45%,80%)'/>"
-        f"<text x='32' y='40' font-size='24' text-anchor='middle' font-family='sans-serif' "
-        f"fill='hsl({hue},45%,30%)'>{name[:1].upper()}</text></svg>"
-    )
-    route.fulfill(status=200, content_type="image/svg+xml", body=svg)
+    r, g, b = colorsys.hls_to_rgb(hue / 360, 0.75, 0.45)
+    return png(64, 64, (round(r * 255), round(g * 255), round(b * 255)))
 
 
 def slug(name: str) -> str:
     return name.lower().replace(" ", "-")
 
 
-def build_demo(api: Api) -> tuple[User, Project]:
+def build_demo(api: Api, pictures: PictureHost) -> tuple[User, Project]:
     user = User.objects.create_user("owner@cornershop.example", "a long demo passphrase 42")
     account = create_account(user, "Corner Shop Ltd")
     project = Project.objects.create(
@@ -94,7 +90,12 @@ def build_demo(api: Api) -> tuple[User, Project]:
     now = timezone.now()
     for external_id, name, email, phone, lines, hours in reversed(ORDERS):
         products = [
-            {"name": p, "price": price, "count": count, "image": f"{SHOP}/img/{slug(p)}.svg"}
+            {
+                "name": p,
+                "price": price,
+                "count": count,
+                "image": pictures.put(f"/img/{slug(p)}.png", _tile(p)),
+            }
             for p, price, count in lines
         ]
         body: dict[str, Any] = {
@@ -130,7 +131,10 @@ def logged_in(
     browser: Browser, live_server: LiveServer, settings: Any, api: Api
 ) -> Iterator[tuple[Project, Any]]:
     settings.BASE_URL = live_server.url
-    user, project = build_demo(api)
+    fresh_picture_cache(settings)
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the shop's picture host
+    pictures = PictureHost()
+    user, project = build_demo(api, pictures)
     owner = Client()
     owner.force_login(user)
     session = owner.cookies[settings.SESSION_COOKIE_NAME].value
@@ -143,7 +147,6 @@ def logged_in(
             **options,
         )
         context.set_default_timeout(15_000)
-        context.route(f"{SHOP}/img/**", _image)
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
         )
@@ -154,6 +157,7 @@ def logged_in(
     yield project, open_context
     for context in contexts:
         context.close()
+    pictures.close()
 
 
 def shoot(page: Page, name: str, *, full_page: bool = True) -> None:
