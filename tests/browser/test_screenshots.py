@@ -416,3 +416,63 @@ def test_it_takes_the_screenshots_of_domains_and_the_webhook_form(
         desktop.goto(url)
         expect(desktop.locator("html")).to_have_attribute("lang", "ru")
         shoot(desktop, name + "-ru")
+
+
+# The way in and the error page (issue 13 item 8): (file name, path).
+WAY_IN = [
+    ("login", "/accounts/login/"),
+    ("signup", "/accounts/signup/"),
+    ("password-reset", "/accounts/password/reset/"),
+    ("not-found", "/no-such-page/"),
+]
+
+
+def test_it_takes_the_screenshots_of_the_way_in(
+    browser: Browser, live_server: LiveServer, settings: Any
+) -> None:
+    """Log in, sign up, password reset, the two-factor code and the 404 page, at 1280 and
+    375 px, in English and Russian: docs/screenshots/login.png, login-phone.png,
+    login-ru.png, login-ru-phone.png and so on."""
+    import re
+
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    settings.BASE_URL = live_server.url
+    user = User.objects.create_user("owner@cornershop.example", "a long demo passphrase 42")
+    create_account(user, "Corner Shop Ltd")
+    TOTP.activate(user, generate_totp_secret())
+    for language in ("en", "ru"):
+        for viewport in (DESKTOP, PHONE):
+            phone = viewport is PHONE
+            context = browser.new_context(
+                viewport=viewport,  # type: ignore[arg-type]
+                locale="en-US",
+                is_mobile=phone,
+                has_touch=phone,
+            )
+            context.set_default_timeout(15_000)
+            context.add_cookies(
+                [
+                    {
+                        "name": settings.LANGUAGE_COOKIE_NAME,
+                        "value": language,
+                        "url": live_server.url,
+                    }
+                ]
+            )
+            page = context.new_page()
+            suffix = ("-ru" if language == "ru" else "") + ("-phone" if phone else "")
+            for name, path in WAY_IN:
+                page.goto(live_server.url + path)
+                expect(page.locator("html")).to_have_attribute("lang", language)
+                expect(page.locator("header.topbar .brand")).to_have_text("OrderReport")
+                assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+                shoot(page, name + suffix)
+            page.goto(f"{live_server.url}/accounts/login/")
+            page.fill("#id_login", user.email)
+            page.fill("#id_password", "a long demo passphrase 42")
+            page.locator("form.auth-form button[type=submit]").click()
+            expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            shoot(page, "two-factor" + suffix)
+            context.close()
