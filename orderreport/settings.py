@@ -175,9 +175,9 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
-# Product pictures the order page shows through the app (notify/images.py), up to
-# PRODUCT_IMAGE_MAX_BYTES each. In Redis (the fleet) they share the cache and its maxmemory;
-# in a process's memory they get their own cache, so that its entry limit bounds their size.
+# Product pictures the order page shows through the app (notify/images.py), up to 512 KB
+# each. In Redis (the fleet) they share the cache and its maxmemory; in a process's memory
+# they get their own cache, so that its entry limit bounds their size.
 PRODUCT_IMAGE_CACHE_ENTRIES = env_int("PRODUCT_IMAGE_CACHE_ENTRIES", 100, minimum=1)
 if REDIS_URL:
     # The same dict: the tests' per-run KEY_PREFIX (tests/conftest.py) applies to both.

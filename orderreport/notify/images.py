@@ -43,6 +43,9 @@ ACCEPTED_TYPES = frozenset(
 )
 ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif;q=0.9"
 IMAGE_SECONDS = 24 * 3600  # how long a fetched picture is kept (and a browser may keep it)
+# Larger pictures are served but not kept on the server (the browser still keeps them): product
+# thumbnails are far smaller, and the cache (Redis on the fleet) also holds the rate limits.
+CACHED_MAX_BYTES = 512 * 1024
 FAILURE_SECONDS = 60  # how long a failed picture, and its host, is not asked again
 PLACEHOLDER = Path(__file__).resolve().parent.parent / "static" / "img" / "no-picture.svg"
 # A picture served from the app must stay a picture: no sniffing it into HTML, no scripts or
@@ -156,7 +159,8 @@ def picture_for(url: str) -> Picture | None:
         if time.monotonic() - started >= settings.PRODUCT_IMAGE_TIMEOUT_SECONDS / 3:
             _cache_set(host_key, True, FAILURE_SECONDS)
         return None
-    _cache_set(key, picture, IMAGE_SECONDS)
+    if len(picture.content) <= CACHED_MAX_BYTES:
+        _cache_set(key, picture, IMAGE_SECONDS)
     return picture
 
 

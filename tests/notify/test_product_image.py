@@ -11,7 +11,7 @@ from django.core.checks import run_checks
 from django.test import Client
 from django.utils import timezone
 
-from orderreport.notify.images import placeholder
+from orderreport.notify.images import CACHED_MAX_BYTES, placeholder
 from orderreport.orders.models import Order
 from orderreport.projects.models import Project
 from tests.conftest import Team
@@ -251,3 +251,15 @@ def test_a_check_refuses_an_unknown_pictures_setting(settings: Any) -> None:
     assert "notify.E010" in [m.id for m in run_checks()]
     settings.PRODUCT_IMAGES = "off"
     assert "notify.E010" not in [m.id for m in run_checks()]
+
+
+def test_it_keeps_no_large_picture_on_the_server(
+    client: Client, team: Team, picture_host: PictureHost
+) -> None:
+    # Still shown, fetched again each time (the browser keeps it, not the server's cache).
+    large = png(8, 8) + bytes(CACHED_MAX_BYTES)
+    order = with_pictures(team, picture_host.put("/large.png", large))
+    client.force_login(team.owner)
+    assert client.get(url(order)).content == large
+    assert client.get(url(order)).content == large
+    assert len(picture_host.requests) == 2
