@@ -241,6 +241,10 @@ NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 20, minimum=1)
 NOTIFY_RETRY_HOURS = env_float("NOTIFY_RETRY_HOURS", 24, minimum=0.01)
 # Sent and failed deliveries (the log the owner reads) are deleted after this many days.
 NOTIFY_KEEP_DAYS = env_int("NOTIFY_KEEP_DAYS", 90, minimum=1)
+# Account mail (sign-up, password reset, invitations, address confirmations) waits in the
+# database for the worker; its links are live secrets, so sent and given-up mail is deleted
+# this many hours after it was queued.
+MAIL_KEEP_HOURS = env_int("MAIL_KEEP_HOURS", 24, minimum=1)
 # Orders refused with 402 are held until the end of their billing period plus this many days
 # (released by a larger plan meanwhile); the worker deletes them after that.
 HELD_ORDER_DAYS = env_int("HELD_ORDER_DAYS", 30, minimum=0)

@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest
@@ -18,6 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from orderreport.accounts.context_processors import SESSION_ACCOUNT
+from orderreport.accounts.mail import queue_message
 from orderreport.accounts.models import User
 from orderreport.accounts.services import (
     MembershipError,
@@ -102,6 +105,14 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().render_mail(
             template_prefix, email, {**context, "current_site": site}, headers
         )
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Queue allauth's mail (confirmations, password resets, notices) for the worker
+        instead of talking to SMTP inside the request (accounts/mail.py)."""
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        queue_message(self.render_mail(template_prefix, email, ctx))
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """Save the new user with their account in one transaction: a new account on

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
@@ -17,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from orderreport.accounts import mail_limits
+from orderreport.accounts.mail import queue_mail
 from orderreport.accounts.models import (
     Account,
     HeldOrder,
@@ -218,7 +218,7 @@ def _check_role(role: str) -> Role:
 
 
 def invite_member(account: Account, email: str, role: str, invited_by: User) -> Invitation:
-    """Create (or renew) the open invitation of `email` to `account`; mail it on commit."""
+    """Create (or renew) the open invitation of `email` to `account` and queue its mail."""
     email = email.strip().lower()
     role = _check_role(role)
     if Membership.objects.filter(account=account, user__email__iexact=email).exists():
@@ -247,8 +247,8 @@ def invite_member(account: Account, email: str, role: str, invited_by: User) -> 
             invited_by=invited_by,
             expires=timezone.now() + dt.timedelta(days=settings.INVITATION_DAYS),
         )
-        language = translation.get_language()
-        transaction.on_commit(lambda: send_invitation(invitation, language))
+        # Queued in this transaction: sent by the worker, never by the request (accounts/mail.py).
+        send_invitation(invitation, translation.get_language())
     return invitation
 
 
@@ -257,7 +257,7 @@ def invitation_url(invitation: Invitation) -> str:
 
 
 def send_invitation(invitation: Invitation, language: str | None = None) -> None:
-    """Mail the invitation link, in the inviter's language."""
+    """Queue the invitation link's mail, in the inviter's language."""
     context = {
         "invitation": invitation,
         "url": invitation_url(invitation),
@@ -267,7 +267,7 @@ def send_invitation(invitation: Invitation, language: str | None = None) -> None
     with translation.override(language):
         subject = render_to_string("accounts/email/invitation_subject.txt", context)
         body = render_to_string("accounts/email/invitation_message.txt", context)
-    send_mail(" ".join(subject.split()), body, None, [invitation.email])
+    queue_mail(invitation.email, subject, body)
 
 
 def user_has_email(user: User, email: str) -> bool:

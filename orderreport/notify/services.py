@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from orderreport.accounts import mail_limits
+from orderreport.accounts.mail import queue_mail
 from orderreport.accounts.models import Account, Membership
 from orderreport.notify import crypto
 from orderreport.notify.config import (
@@ -101,10 +102,8 @@ def send_confirmations(
     user_id: int | None = None,
     skip: Iterable[str] = (),
 ) -> Confirmations:
-    """Mail a confirmation link to each unconfirmed address not in `skip` (those the channel
+    """Queue a confirmation link to each unconfirmed address not in `skip` (those the channel
     had before this save), within the per-address cooldown and the member's daily number."""
-    from orderreport.notify.transports.email import send_mail
-
     config = channel.settings
     assert isinstance(config, EmailConfig)
     skipped = {a.lower() for a in skip}
@@ -125,7 +124,7 @@ def send_confirmations(
             context = {"link": link, "project": channel.project.name, "address": address}
             text = render_to_string("notify/email/confirm.txt", context)
             html = render_to_string("notify/email/confirm.html", context)
-            send_mail([address], _("Confirm notifications from OrderReport"), text, html)
+            queue_mail(address, _("Confirm notifications from OrderReport"), text, html)
             result.sent.append(address)
     return result
 

@@ -9,18 +9,18 @@ delivery may be sent twice after a crash (at-least-once) but never lost.
 A batch can take longer than the lease (20 slow receivers), so the lease is renewed per
 delivery, just before its send, by an UPDATE that also proves ownership (`claim`): a delivery
 another worker took over meanwhile is skipped, never sent a second time.
+
+Each round also sends the account mail that is due (sign-ups, password resets, invitations:
+account_mail.py), under the same kind of lease and with the same retries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,7 +29,8 @@ from django.utils import timezone
 
 from orderreport.accounts.services import prune_held_orders
 from orderreport.events import tallies as event_tallies
-from orderreport.notify import digest
+from orderreport.notify import account_mail, digest, lease
+from orderreport.notify.lease import MAX_RETRY_SECONDS, retry_delay
 from orderreport.notify.models import Attempt, Channel, Delivery
 from orderreport.notify.transports import TransportError, send
 from orderreport.orders import tallies as order_tallies
@@ -59,37 +60,9 @@ def compact_tallies() -> int:
     return folded
 
 
-FIRST_RETRY_SECONDS = 30
-MAX_RETRY_SECONDS = 2 * 3600
-
-
-def retry_delay(attempts: int, rand: Callable[[], float] = random.random) -> dt.timedelta:
-    """Exponential backoff after the n-th failed attempt (30 s, 1 min, 2 min ... 2 h), ±25%
-    jitter so a receiver that comes back is not hit by every queued delivery at once."""
-    base = min(FIRST_RETRY_SECONDS * 2 ** min(attempts - 1, 20), MAX_RETRY_SECONDS)
-    return dt.timedelta(seconds=base * (0.75 + rand() / 2))
-
-
-@cache
-def _claim_sql(vendor: str) -> str:
-    table = Delivery._meta.db_table
-    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
-    return (
-        f"UPDATE {table} SET claimed_until = %s, claim = %s "
-        f"WHERE id IN (SELECT id FROM {table} WHERE status = 'pending' "
-        "AND next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s) "
-        f"ORDER BY next_attempt_at LIMIT %s{lock}) RETURNING id"
-    )
-
-
 def claim(now: dt.datetime, claim_id: str, limit: int) -> list[int]:
     """Reserve up to `limit` due deliveries for this worker until now + the lease."""
-    ops = connection.ops
-    at = ops.adapt_datetimefield_value(now)
-    until = ops.adapt_datetimefield_value(now + dt.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS))
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_claim_sql(connection.vendor), (until, claim_id, at, at, limit))
-        return sorted(row[0] for row in cursor.fetchall())
+    return lease.claim(Delivery, now, claim_id, limit)
 
 
 def renew(delivery_id: int, claim_id: str, now: dt.datetime) -> bool:
@@ -246,10 +219,18 @@ class Worker:
         self.stopping = True
 
     def run_once(self, now: dt.datetime | None = None) -> int:
-        """Claim and send one batch of due deliveries; returns how many were claimed."""
+        """Claim and send one batch of due account mail and one of due deliveries; returns
+        how many were claimed."""
+        # Account mail first: a password reset or a sign-up is waiting for it right now.
+        mails, sent = account_mail.send_due(
+            self.claim_id, self.batch_size, now, lambda: self.stopping
+        )
+        self.sent += sent
+        if self.stopping:
+            return mails
         ids = claim(now or timezone.now(), self.claim_id, self.batch_size)
         if not ids:
-            return 0
+            return mails
         batch = load(ids, self.claim_id)
         for index, delivery in enumerate(batch):
             if self.stopping:
@@ -264,7 +245,7 @@ class Worker:
                 continue
             if deliver(delivery, self.claim_id, now).outcome == Attempt.Outcome.SENT:
                 self.sent += 1
-        return len(ids)
+        return mails + len(ids)
 
     def run(self, until_idle: bool = False) -> None:
         while not self.stopping:
@@ -273,6 +254,7 @@ class Worker:
                     self.next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                     prune(timezone.now(), settings.NOTIFY_KEEP_DAYS)
                     prune_held_orders(timezone.now())
+                    account_mail.prune(timezone.now(), settings.MAIL_KEEP_HOURS)
                 if time.monotonic() >= self.next_compact:
                     self.next_compact = time.monotonic() + COMPACT_EVERY_SECONDS
                     compact_tallies()

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orderreport.accounts.models import Invitation, Membership, User
 from tests.conftest import Team
+from tests.mail import sent_mail
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a long and unusual passphrase 42"
@@ -23,21 +24,8 @@ def as_user(user: object) -> Client:
     return client
 
 
-@pytest.fixture(autouse=True)
-def _run_on_commit(django_capture_on_commit_callbacks: Any) -> None:
-    """The invitation mail leaves when the transaction commits; tests run inside one."""
-    global _capture
-    _capture = django_capture_on_commit_callbacks
-
-
-_capture: Any = None
-
-
 def invite(client: Client, team: Team, email: str, role: str = "viewer") -> Any:
-    with _capture(execute=True):
-        return client.post(
-            f"/a/{team.shop.account.pk}/members/invite/", {"email": email, "role": role}
-        )
+    return client.post(f"/a/{team.shop.account.pk}/members/invite/", {"email": email, "role": role})
 
 
 def link_in(message: mail.EmailMessage) -> str:
@@ -51,9 +39,9 @@ def test_it_mails_an_invitation_with_a_link(team: Team) -> None:
     assert response.status_code == 302
     invitation = Invitation.objects.get(account=team.shop.account)
     assert (invitation.email, invitation.role) == ("colleague@example.com", "admin")
-    assert [m.to for m in mail.outbox] == [["colleague@example.com"]]
-    assert team.shop.account.name in mail.outbox[0].subject
-    assert link_in(mail.outbox[0]) == f"/invitations/{invitation.token}/"
+    assert [m.to for m in sent_mail()] == [["colleague@example.com"]]
+    assert team.shop.account.name in sent_mail()[0].subject
+    assert link_in(sent_mail()[0]) == f"/invitations/{invitation.token}/"
     assert (
         "colleague@example.com"
         in as_user(team.owner).get(f"/a/{team.shop.account.pk}/members/").content.decode()
@@ -63,7 +51,7 @@ def test_it_mails_an_invitation_with_a_link(team: Team) -> None:
 def test_it_refuses_invitations_from_a_viewer(team: Team) -> None:
     assert invite(as_user(team.viewer), team, "x@example.com").status_code == 403
     assert not Invitation.objects.exists()
-    assert mail.outbox == []
+    assert sent_mail() == []
 
 
 def test_it_hides_the_invite_form_from_outsiders(team: Team) -> None:
@@ -86,7 +74,7 @@ def test_it_explains_bad_invitations_and_keeps_the_input(team: Team) -> None:
     assert member.status_code == 400
     assert f"{team.viewer.email} is already a member." in member.content.decode()
     assert not Invitation.objects.exists()
-    assert mail.outbox == []
+    assert sent_mail() == []
 
 
 def test_it_replaces_an_open_invitation_when_inviting_again(team: Team) -> None:
@@ -104,8 +92,8 @@ def test_it_lets_the_invitee_sign_up_and_accept_without_a_second_confirmation(
     team: Team,
 ) -> None:
     invite(as_user(team.owner), team, "newcomer@example.com")
-    link = link_in(mail.outbox[0])
-    mail.outbox.clear()
+    link = link_in(sent_mail()[0])
+    sent_mail().clear()
 
     client = Client()
     page = client.get(link)
@@ -123,7 +111,7 @@ def test_it_lets_the_invitee_sign_up_and_accept_without_a_second_confirmation(
     # The invitation proved the address, so no confirmation mail; signing up accepted it.
     assert signup.status_code == 302
     assert signup["Location"] == link
-    assert mail.outbox == []
+    assert sent_mail() == []
     user = User.objects.get(email="newcomer@example.com")
     assert Membership.objects.get(account=team.shop.account, user=user).role == "viewer"
     assert Invitation.objects.get().accepted is not None
@@ -143,7 +131,7 @@ def test_it_lets_the_invitee_sign_up_and_accept_without_a_second_confirmation(
 
 def test_it_lets_an_existing_user_log_in_and_accept(team: Team) -> None:
     invite(as_user(team.owner), team, team.outsider.email, "admin")
-    link = link_in(mail.outbox[0])
+    link = link_in(sent_mail()[0])
     anonymous = Client().get(link)
     assert "Log in to accept" in anonymous.content.decode()
 
@@ -161,7 +149,7 @@ def test_it_lets_an_existing_user_log_in_and_accept(team: Team) -> None:
 def test_it_refuses_an_expired_invitation(team: Team) -> None:
     invite(as_user(team.owner), team, team.outsider.email)
     Invitation.objects.update(expires=timezone.now() - dt.timedelta(minutes=1))
-    link = link_in(mail.outbox[0])
+    link = link_in(sent_mail()[0])
     client = as_user(team.outsider)
     page = client.post(link)
     assert page.status_code == 410
@@ -171,7 +159,7 @@ def test_it_refuses_an_expired_invitation(team: Team) -> None:
 
 def test_it_refuses_the_invitation_to_another_user(team: Team) -> None:
     invite(as_user(team.owner), team, "someone.else@example.com")
-    link = link_in(mail.outbox[0])
+    link = link_in(sent_mail()[0])
     page = as_user(team.outsider).post(link)
     assert page.status_code == 403
     assert "This invitation was sent to someone.else@example.com." in page.content.decode()
@@ -196,8 +184,8 @@ def test_it_withdraws_an_invitation(team: Team) -> None:
 
 def test_it_refuses_a_sign_up_from_an_invitation_with_another_address(team: Team) -> None:
     invite(as_user(team.owner), team, "newcomer@example.com")
-    link = link_in(mail.outbox[0])
-    mail.outbox.clear()
+    link = link_in(sent_mail()[0])
+    sent_mail().clear()
 
     client = Client()
     client.get(link)
@@ -222,8 +210,8 @@ def test_it_refuses_a_sign_up_from_an_invitation_with_another_address(team: Team
 
 def test_it_forgets_the_address_of_a_withdrawn_invitation(team: Team) -> None:
     invite(as_user(team.owner), team, "newcomer@example.com")
-    link = link_in(mail.outbox[0])
-    mail.outbox.clear()
+    link = link_in(sent_mail()[0])
+    sent_mail().clear()
 
     client = Client()
     client.get(link)
@@ -243,7 +231,7 @@ def test_it_forgets_the_address_of_a_withdrawn_invitation(team: Team) -> None:
     # No longer proven by the invitation: the address must be confirmed by mail.
     address = EmailAddress.objects.get(email="newcomer@example.com")
     assert not address.verified
-    assert [m.to for m in mail.outbox] == [["newcomer@example.com"]]
+    assert [m.to for m in sent_mail()] == [["newcomer@example.com"]]
     assert "account_verified_email" not in {k for k, v in client.session.items() if v}
 
 
@@ -258,7 +246,7 @@ def test_it_mails_an_address_one_invitation_per_cooldown(team: Team, settings: A
         f"An invitation was mailed to {address} a few minutes ago; try again later."
         in again.content.decode()
     )
-    assert len(mail.outbox) == 1
+    assert len(sent_mail()) == 1
 
 
 def test_it_caps_the_invitations_a_member_sends_in_a_day(team: Team, settings: Any) -> None:
@@ -270,5 +258,5 @@ def test_it_caps_the_invitations_a_member_sends_in_a_day(team: Team, settings: A
     assert "You have sent 1 invitations today, the most allowed in a day" in (
         refused.content.decode()
     )
-    assert [m.to for m in mail.outbox] == [["first@example.com"]]
+    assert [m.to for m in sent_mail()] == [["first@example.com"]]
     assert not Invitation.objects.filter(email="second@example.com").exists()

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -14,6 +13,7 @@ from orderreport.notify import crypto
 from orderreport.notify.models import Channel, Delivery
 from orderreport.notify.services import confirmation_token
 from tests.conftest import Team
+from tests.mail import sent_mail
 from tests.notify.conftest import BOT_TOKEN, plain_secret, telegram_channel, webhook_channel
 
 
@@ -278,7 +278,7 @@ def test_it_confirms_an_e_mail_address_by_link(client: Client, team: Team) -> No
     channel = Channel.objects.get()
     # A member's own address needs no link; the other gets one.
     assert channel.config["confirmed"] == [team.owner.email]
-    (message,) = mail.outbox
+    (message,) = sent_mail()
     assert message.to == ["sales@example.com"]
     link = re.search(r"https?://\S+/notifications/confirm/\S+/", message.body)
     assert link
@@ -464,13 +464,13 @@ def _save_email_channel(client: Client, team: Team, addresses: str) -> Any:
 def test_it_mails_only_the_addresses_a_save_adds(client: Client, team: Team) -> None:
     client.force_login(team.owner)
     _save_email_channel(client, team, "one@example.com, two@example.com")
-    assert sorted(m.to[0] for m in mail.outbox) == ["one@example.com", "two@example.com"]
-    mail.outbox.clear()
+    assert sorted(m.to[0] for m in sent_mail()) == ["one@example.com", "two@example.com"]
+    sent_mail().clear()
     for _save in range(3):
         _save_email_channel(client, team, "one@example.com, two@example.com")
-    assert mail.outbox == []
+    assert sent_mail() == []
     _save_email_channel(client, team, "one@example.com, two@example.com, three@example.com")
-    assert [m.to for m in mail.outbox] == [["three@example.com"]]
+    assert [m.to for m in sent_mail()] == [["three@example.com"]]
 
 
 def test_it_mails_an_address_once_per_cooldown(client: Client, team: Team, settings: Any) -> None:
@@ -479,9 +479,9 @@ def test_it_mails_an_address_once_per_cooldown(client: Client, team: Team, setti
     client.force_login(team.owner)
     _save_email_channel(client, team, address)
     _save_email_channel(client, team, "other@example.com")
-    mail.outbox.clear()
+    sent_mail().clear()
     page = _save_email_channel(client, team, address)
-    assert mail.outbox == []
+    assert sent_mail() == []
     assert f"A confirmation link was sent to {address} a few minutes ago" in page.content.decode()
 
 
@@ -491,7 +491,7 @@ def test_it_caps_the_confirmations_a_member_sends_in_a_day(
     settings.CONFIRMATION_MAILS_PER_DAY = 2
     client.force_login(team.owner)
     page = _save_email_channel(client, team, "a@example.com, b@example.com, c@example.com")
-    assert len(mail.outbox) == 2
+    assert len(sent_mail()) == 2
     assert (
         "Not sent to c@example.com: you have sent 2 confirmation e-mails today"
         in page.content.decode()

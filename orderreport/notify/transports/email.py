@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from orderreport.notify.config import EmailConfig
@@ -36,6 +36,12 @@ def send_mail(to: list[str], subject: str, text: str, html: str) -> None:
     """Send one message; SMTP's own answer decides whether a retry can help."""
     mail = EmailMultiAlternatives(subject, text, to=to)
     mail.attach_alternative(html, "text/html")
+    send_message(mail)
+
+
+def send_message(mail: EmailMessage) -> None:
+    """Send a built message through Django's mail connection, as TransportError(permanent=…)
+    when it fails: a 5xx answer is permanent, anything else (4xx, no answer) may pass."""
     try:
         mail.send()
     except smtplib.SMTPRecipientsRefused as exc:
