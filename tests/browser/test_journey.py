@@ -333,6 +333,8 @@ def test_it_walks_a_newcomer_from_sign_up_to_the_first_order_and_event(
     page.locator("form.auth-form").get_by_role("button", name=w.log_in, exact=True).click()
     expect(page).to_have_url(live_server.url + "/projects/")
     expect(html).to_have_attribute("lang", language)
+    # The header names the account as typed at sign-up, not after the e-mail address.
+    expect(page.locator("details.menu.accounts summary:visible")).to_contain_text(w.project_name)
 
     # --- A project; its creation leads to its overview, which says what to do first.
     expect(page.get_by_role("heading", name=w.projects, exact=True)).to_be_visible()

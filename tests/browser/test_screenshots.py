@@ -476,3 +476,40 @@ def test_it_takes_the_screenshots_of_the_way_in(
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
             shoot(page, "two-factor" + suffix)
             context.close()
+
+
+def test_it_takes_the_screenshots_of_the_account_menu(
+    live_server: LiveServer, logged_in: tuple[Project, Any]
+) -> None:
+    """docs/accounts.md: the header's account menu of a member of two accounts, open over the
+    projects list, at 1280 px, on a phone (inside the compact header's menu) and in Russian."""
+    from orderreport.accounts.models import Membership
+
+    _project, open_context = logged_in
+    owner = User.objects.get(email="owner@cornershop.example")
+    other = User.objects.create_user("boris@lavka.example", "a long demo passphrase 42")
+    lavka = create_account(other, "Lavka on Arbat")
+    Membership.objects.create(account=lavka, user=owner, role=Membership.Role.ADMIN)
+    Project.objects.create(account=lavka, name="Arbat street", currency="RUB")
+    url = f"{live_server.url}/projects/"
+
+    def open_menu(page: Page) -> None:
+        menu = page.locator("details.menu.accounts:visible")
+        menu.locator("summary").click()
+        expect(menu.get_by_role("button", name="Lavka on Arbat")).to_be_visible()
+
+    page = open_context(DESKTOP).new_page()
+    page.goto(url)
+    open_menu(page)
+    shoot(page, "account-menu", full_page=False)
+    phone = open_context(PHONE, is_mobile=True, has_touch=True).new_page()
+    phone.goto(url)
+    phone.locator(".phone-nav > summary").click()
+    open_menu(phone)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(phone, "account-menu-phone", full_page=False)
+    User.objects.filter(pk=owner.pk).update(language="ru")
+    page.goto(url)
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    open_menu(page)
+    shoot(page, "account-menu-ru", full_page=False)
