@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every query of the chain gets the deadline, and a lost database gives a 503.
+    "orderreport.dbdeadline.DeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -121,6 +123,11 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'orderreport.sqlit
 # Persistent connections: opening a PostgreSQL connection per request costs more than the
 # whole tracking request. `orderreport serve` sets this to 600 unless it is given.
 DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+# A hung PostgreSQL costs a page, an API read or a key lookup at most this per query, then a
+# 503 (orderreport/dbdeadline.py); connecting gives up after DB_CONNECT_TIMEOUT_SECONDS. The
+# tracking endpoints' writes have their own bound, INGEST_WAIT_SECONDS.
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 5, minimum=2)
+DB_QUERY_TIMEOUT_SECONDS = env_float("DB_QUERY_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 DATABASES: dict[str, dict[str, Any]] = {
     "default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE))
 }
@@ -137,6 +144,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", False)
+    # libpq's own bound on connecting (a hung server accepts TCP and never answers the start-up).
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT_SECONDS
 TEST_DATABASE_NAME = env_str("TEST_DATABASE_NAME")
 if TEST_DATABASE_NAME:
     DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}
@@ -407,8 +416,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # A request that lost the database answers 503 and is counted by the outage's own log.
+    "filters": {"database_lost": {"()": "orderreport.dbdeadline.SkipLostDatabase"}},
     "loggers": {
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["database_lost"]},
         # httpx logs every request URL at INFO, and a Telegram URL holds the bot token.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 
+from orderreport.dbdeadline import query_deadline
 from orderreport.outage import cache_outage
 from orderreport.projects.models import (
     SERVER_KEY_PREFIX,
@@ -77,6 +78,13 @@ def stored_cache_key(stored: str, kind: str) -> str:
 
 def load_key_info(raw_key: str) -> KeyInfo | None:
     """Read a key's KeyInfo from the database (None if unknown or inactive)."""
+    # Not cached, or Redis out: the tracking request's only queries in its own thread, so a
+    # hung database costs it DB_QUERY_TIMEOUT_SECONDS, then the 503 of http.answer_request.
+    with query_deadline():
+        return _load_key_info(raw_key)
+
+
+def _load_key_info(raw_key: str) -> KeyInfo | None:
     if raw_key.startswith(SERVER_KEY_PREFIX):
         # Stored as its hash. Never compared with a browser key's value, nor the other way
         # round: whoever reads the table's hashes cannot send one as a key.
@@ -169,6 +177,11 @@ def form_cache_key(by: str, value: str) -> str:
 
 def load_form_info(by: str, value: str) -> FormInfo | None:
     """Read the FormInfo of the event whose `by` ("key" or "form_token") is `value`."""
+    with query_deadline():  # as load_key_info
+        return _load_form_info(by, value)
+
+
+def _load_form_info(by: str, value: str) -> FormInfo | None:
     row = Event.objects.filter(**{by: value}).values_list("id", "project_id", "is_active").first()
     if row is None:
         return None

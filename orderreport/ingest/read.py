@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from orderreport.dbdeadline import query_deadline
 from orderreport.events.models import EventRecord
 from orderreport.ingest.http import (
     Answer,
@@ -65,7 +66,9 @@ class Invalid(Exception):
 
 def respond_read(view: ReadView, environ: Mapping[str, Any]) -> Answer:
     """A whole answer of a read endpoint: preflight, 405, the checks, the view, CORS."""
-    return answer_request(environ, "GET", ALLOW_READ, lambda: _checked_read(view, environ))
+    # A hung database costs a read DB_QUERY_TIMEOUT_SECONDS per query, then a 503.
+    with query_deadline():
+        return answer_request(environ, "GET", ALLOW_READ, lambda: _checked_read(view, environ))
 
 
 def _checked_read(view: ReadView, environ: Mapping[str, Any]) -> Answer:

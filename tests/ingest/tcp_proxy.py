@@ -9,6 +9,8 @@ was sent and executed, the one case where it cannot know what happened.
 
 `hang()` makes it a hung server instead: connections are accepted and never answered (a Redis
 that stopped responding); `hang(False)` closes them, and new connections are piped again.
+`freeze()` hangs the connections already piped too: nothing more passes either way until
+`freeze(False)` (a database that stopped answering on the connections a pool holds).
 
 Every loop is bounded: sockets poll with a short timeout and check `closed`, and a doomed
 connection is cut after DOOM_SECONDS even if the answer never ends.
@@ -35,6 +37,7 @@ class TcpProxy:
         self.dropped = 0  # answers swallowed (connections cut)
         self.connections = 0
         self.hung = False
+        self.frozen = False
         self._hung: list[socket.socket] = []
         self._marker: bytes | None = None
         self._lock = threading.Lock()
@@ -72,6 +75,10 @@ class TcpProxy:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
+
+    def freeze(self, on: bool = True) -> None:
+        """Stop (on) or resume (off) passing anything on the connections already piped."""
+        self.frozen = on
 
     def close(self) -> None:
         self.hang(False)
@@ -115,6 +122,9 @@ class TcpProxy:
             while not self.closed:
                 if doomed_at is not None and time.monotonic() - doomed_at > DOOM_SECONDS:
                     break
+                if self.frozen:
+                    time.sleep(POLL_SECONDS)
+                    continue
                 for key, _ in sel.select(timeout=POLL_SECONDS):
                     source: socket.socket = key.fileobj  # type: ignore[assignment]
                     data = source.recv(65536)
