@@ -217,11 +217,11 @@ def _order_item(order: Order) -> dict[str, Any]:
         "data": order.data,
         "created_at": _iso(order.received_at),
         "updated_at": _iso(order.updated_at or order.received_at),
+        # The integration page's test order: not counted in reports or against the plan.
+        "test": order.is_test,
     }
 
 
-        # The integration page's test order: not counted in reports or against the plan.
-        "test": order.is_test,
 def _changed_by(change: StatusChange) -> str | None:
     if change.source == StatusChange.Source.API:
         return "API"

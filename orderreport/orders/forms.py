@@ -31,7 +31,12 @@ class OrderFilterForm(FilterForm):
         choices=[("", _("Any status")), *Status.choices],
         required=False,
     )
-    field_order = ["period", "start", "end", "status", "currency", "q", "after"]
+    test = forms.ChoiceField(
+        label=_("Test orders"),
+        choices=[("", _("Shown")), ("hide", _("Hidden")), ("only", _("Only these"))],
+        required=False,
+    )
+    field_order = ["period", "start", "end", "status", "currency", "test", "q", "after"]
 
     def __init__(
         self, data: Any, zone: ZoneInfo, currencies: Iterable[str] = (), **kwargs: Any
@@ -65,11 +70,12 @@ class OrderFilterForm(FilterForm):
             currency=self.cleaned_data["currency"],
             status=self.cleaned_data["status"],
             text=self.cleaned_data["q"],
+            test=self.cleaned_data["test"],
         )
 
     def is_filtered(self) -> bool:
         return super().is_filtered() or any(
-            self.cleaned_data.get(name) for name in ("currency", "status")
+            self.cleaned_data.get(name) for name in ("currency", "status", "test")
         )
 
 

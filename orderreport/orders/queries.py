@@ -32,6 +32,8 @@ class OrderFilters:
     currency: str = ""
     status: str = ""
     text: str = ""
+    # The integration page's test orders: "" shown, "hide" left out, "only" nothing else.
+    test: str = ""
 
 
 class SearchText(Func):
@@ -59,6 +61,9 @@ def filtered_orders(project_id: int, filters: OrderFilters) -> QuerySet[Order]:
     if filters.status:
         # Walks the index order_project_status (project, status, -received_at, -id).
         qs = qs.filter(status=filters.status)
+    if filters.test:
+        # No index of its own: test orders are few, and the other conditions walk an index.
+        qs = qs.filter(is_test=filters.test == "only")
     if filters.text:
         # icontains is UPPER(expression) LIKE UPPER('%text%') on PostgreSQL: the trigram
         # index is built on that UPPER(...). SQLite's LIKE ignores case for ASCII only.

@@ -333,3 +333,21 @@ def test_it_marks_the_integration_pages_test_orders(
         (False, False),
     ]
     assert ">тест</span>" in rows[0]
+
+
+def test_it_hides_or_shows_only_test_orders(
+    team: Team, client: Client, make_order: MakeOrder
+) -> None:
+    make_order(team.shop.project, T0, external_id="real-1")
+    make_order(team.shop.project, T0 + dt.timedelta(minutes=1), external_id="test-1", is_test=True)
+    client.force_login(team.owner)
+    assert order_ids(client.get(url(team)).content.decode()) == ["test-1", "real-1"]
+    assert order_ids(client.get(url(team), {"test": "hide"}).content.decode()) == ["real-1"]
+    only = client.get(url(team), {"test": "only"}).content.decode()
+    assert order_ids(only) == ["test-1"]
+    assert '<option value="only" selected>Only these</option>' in only
+    assert client.get(url(team), {"test": "maybe"}).status_code == 400
+    export = b"".join(
+        client.get(f"{url(team)}export/", {"format": "csv", "test": "hide"}).streaming_content
+    )
+    assert b"real-1" in export and b"test-1" not in export
