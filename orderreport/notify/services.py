@@ -200,7 +200,8 @@ def unreadable_secret(channel: Channel) -> str | None:
     server's keys (SECRETS_KEYS changed without `rotate-secrets`), else None."""
     field_name = SECRET_FIELDS.get(channel.kind)
     value = channel.config.get(field_name) if field_name else None
-    if not isinstance(value, str) or crypto.readable(value):
+    # A plain value (written before migration 0005) still works: reading the config seals it.
+    if not isinstance(value, str) or not crypto.is_sealed(value) or crypto.readable(value):
         return None
     if channel.kind == Channel.Kind.TELEGRAM:
         return _(
