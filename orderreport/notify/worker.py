@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,8 +34,10 @@ from orderreport.notify.lease import MAX_RETRY_SECONDS, retry_delay
 from orderreport.notify.models import Attempt, Channel, Delivery
 from orderreport.notify.transports import TransportError, send
 from orderreport.orders import tallies as order_tallies
+from orderreport.outage import Outage
 
 log = logging.getLogger(__name__)
+database_outage = Outage("database (notification worker)", log, "polls skipped")
 
 PRUNE_EVERY_SECONDS = 3600
 # Reports' tallies gain a row per order batch; folding them often keeps a report's range at
@@ -262,9 +264,16 @@ class Worker:
                     self.next_digest = time.monotonic() + DIGEST_EVERY_SECONDS
                     digest.schedule(timezone.now())
                 claimed = self.run_once()
+                database_outage.succeeded()
+            except DatabaseError as exc:
+                # The database went away: logged once for the outage (and summed up once a
+                # minute), not a traceback per poll. Drop the connection, wait, carry on.
+                database_outage.failed("worker loop", exc)
+                connection.close()
+                claimed = 0
+                time.sleep(self.poll_seconds)
             except Exception:
-                # The database went away or similar: drop the connection, wait, carry on.
-                log.exception("worker loop failed; retrying")
+                log.exception("worker loop failed; retrying")  # a bug: each one is news
                 connection.close()
                 claimed = 0
                 time.sleep(self.poll_seconds)
