@@ -23,3 +23,19 @@ class IdConverter:
 
     def to_url(self, value: int | str) -> str:
         return str(value)
+
+
+class IndexConverter:
+    """A position in a stored list (a product of an order): 0 to 9999, else a 404.
+
+    Positions count from 0, which `<id:…>` does not match; bounded like it, so no number of
+    digits reaches the view, whatever the method.
+    """
+
+    regex = "0|[1-9][0-9]{0,3}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int | str) -> str:
+        return str(value)

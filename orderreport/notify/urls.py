@@ -44,7 +44,7 @@ urlpatterns = [
     path("notifications/confirm/<str:token>/", views.confirm_email, name="confirm-email"),
     # The order page's product pictures (images.py); the index is the product's in the order.
     path(
-        "projects/<id:project_id>/orders/<id:order_pk>/products/<int:index>/image",
+        "projects/<id:project_id>/orders/<id:order_pk>/products/<index:index>/image",
         images.product_image,
         name="product-image",
     ),
