@@ -12,7 +12,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import i18n
@@ -166,28 +166,32 @@ def rename_account(request: HttpRequest, account_id: int) -> HttpResponse:
     return redirect("accounts:members", account_id)
 
 
+# The pages about one account that switching keeps the reader on (with their query: the
+# overview's period); any other page about an account (one redrawn after a failed POST, the
+# delete page) leads to the other account's members page.
+_ACCOUNT_PAGES = {"accounts:members", "accounts:plan", "reports:account_overview"}
+
+
 def _same_page_in(request: HttpRequest, account_id: int) -> str:
     """Where switching to `account_id` lands: the page it was asked from, about that account
-    when the page is about an account (members, plan, overview); the projects for a page
-    about one project; else the page itself (projects, two-factor settings)."""
+    when the page is about an account; the projects for a page about one project; else the
+    page itself (projects, two-factor settings)."""
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return reverse("projects:list")
-    path = target.split("?", 1)[0]
+    path, _mark, query = target.partition("?")
     try:
         match = resolve(path)
     except Resolver404:
         return reverse("projects:list")
-    if "project_id" in match.kwargs:
-        return reverse("projects:list")
-    if set(match.kwargs) == {"account_id"}:
-        try:
-            return reverse(match.view_name, kwargs={"account_id": account_id})
-        except NoReverseMatch:
-            return reverse("projects:list")
+    query = f"?{query}" if query else ""
+    if "account_id" in match.kwargs:
+        if match.view_name in _ACCOUNT_PAGES and set(match.kwargs) == {"account_id"}:
+            return reverse(match.view_name, kwargs={"account_id": account_id}) + query
+        return reverse("accounts:members", kwargs={"account_id": account_id})
     if match.kwargs:
         return reverse("projects:list")
-    return path
+    return path + query
 
 
 @login_required

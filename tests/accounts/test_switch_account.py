@@ -56,6 +56,13 @@ def test_it_switches_the_current_account_and_remembers_it(
     [
         ("/a/{old}/members/", "/a/{new}/members/"),
         ("/a/{old}/plan/", "/a/{new}/plan/"),
+        (
+            "/a/{old}/overview/?from=2026-11-01&to=2026-11-30",
+            "/a/{new}/overview/?from=2026-11-01&to=2026-11-30",
+        ),
+        ("/a/{old}/members/invite/", "/a/{new}/members/"),
+        ("/a/{old}/delete/", "/a/{new}/members/"),
+        ("/projects/?tab=1", "/projects/?tab=1"),
         ("/projects/{project}/orders/?status=new", "/projects/"),
         ("/accounts/2fa/", "/accounts/2fa/"),
         ("https://evil.example/a/{old}/members/", "/projects/"),
