@@ -3,6 +3,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.core import context
 from django import forms
@@ -82,8 +83,6 @@ class SignupForm(AllauthSignupForm):
             "Your account's name: your team sees it in the header and in invitations. "
             "You can change it later."
         )
-        from allauth.account.adapter import get_adapter
-
         request = context.request
         if request is not None and get_adapter(request).invitation_token(request):
             del self.fields["account_name"]
