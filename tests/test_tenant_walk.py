@@ -79,7 +79,8 @@ IDS = {
     "invitation_id",
 }
 # Parameters that name no tenant's object: the same value for both tenants.
-NEUTRAL = {"kind": [kind.value for kind in Channel.Kind]}
+# A product picture of the order: its position in the stored list (the first).
+NEUTRAL = {"kind": [kind.value for kind in Channel.Kind], "index": [0]}
 
 # Patterns without ids: the user's own pages. The outsider walk sends them B's ids in the
 # form body and checks nothing of B's shows or changes; a viewer may change their language.
