@@ -106,7 +106,7 @@ def _after_save(
         if result.sent:
             messages.info(
                 request,
-                _("A confirmation link was sent to: %(addresses)s")
+                _("A confirmation link is on its way to: %(addresses)s")
                 % {"addresses": ", ".join(result.sent)},
             )
         if result.cooling:
