@@ -221,12 +221,25 @@ def test_it_takes_the_screenshots_of_the_integration_page(
     page.wait_for_load_state("networkidle")
     section.screenshot(path=OUT / "test-order.png", animations="disabled")
 
+    # That order in the list: marked "test" (issue 13 item 5), on a desktop and a phone.
+    orders = f"{live_server.url}/projects/{project.pk}/orders/"
+    page.goto(orders)
+    first = page.locator("tbody tr:not(.poller)").first
+    expect(first.locator(".badge.test")).to_have_text("test")
+    shoot(page, "orders-test-order", full_page=False)
+    phone.goto(orders)
+    expect(phone.locator("tbody tr:not(.poller)").first.locator(".badge.test")).to_be_visible()
+    shoot(phone, "orders-test-order-phone", full_page=False)
+
     User.objects.filter(email="owner@cornershop.example").update(language="ru")
     # A new document (not the same one with another fragment), in the reader's language.
     page.goto("about:blank")
     page.goto(url + "#way-php")
     expect(page.get_by_role("tab", name="PHP")).to_have_attribute("aria-selected", "true")
     shoot(page, "integration-ru")
+    page.goto(orders)
+    expect(page.locator("tbody tr:not(.poller)").first.locator(".badge.test")).to_have_text("тест")
+    shoot(page, "orders-test-order-ru", full_page=False)
 
 
 def build_overview_demo() -> tuple[User, Project]:
