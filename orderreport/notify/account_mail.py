@@ -36,17 +36,12 @@ def claim(now: dt.datetime, claim_id: str, limit: int) -> list[int]:
 
 def renew(mail_id: int, claim_id: str, now: dt.datetime) -> bool:
     """Extend this worker's lease on one mail; False when another worker has it now."""
-    until = now + dt.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
-    renewed = QueuedMail.objects.filter(
-        pk=mail_id, claim=claim_id, status=QueuedMail.Status.PENDING
-    ).update(claimed_until=until)
-    return renewed == 1
+    return lease.renew(QueuedMail, mail_id, claim_id, now)
 
 
 def release(ids: list[int], claim_id: str) -> None:
     """Give back claimed mails not yet sent (on shutdown), so others need not wait."""
-    if ids:
-        QueuedMail.objects.filter(pk__in=ids, claim=claim_id).update(claimed_until=None, claim="")
+    lease.release(QueuedMail, ids, claim_id)
 
 
 def send(mail: QueuedMail) -> None:

@@ -49,3 +49,22 @@ def claim(model: type[models.Model], now: dt.datetime, claim_id: str, limit: int
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, (until, claim_id, at, at, limit))
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def renew(model: type[models.Model], pk: int, claim_id: str, now: dt.datetime) -> bool:
+    """Extend this worker's lease on one row of `model` to now + the lease; False when the
+    claim is no longer ours (another worker took it over after the lease ran out) or the row
+    is done."""
+    until = now + dt.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
+    renewed = model._default_manager.filter(pk=pk, claim=claim_id, status="pending").update(
+        claimed_until=until
+    )
+    return renewed == 1
+
+
+def release(model: type[models.Model], ids: list[int], claim_id: str) -> None:
+    """Give back claimed rows not yet sent (on shutdown), so others need not wait."""
+    if ids:
+        model._default_manager.filter(pk__in=ids, claim=claim_id).update(
+            claimed_until=None, claim=""
+        )

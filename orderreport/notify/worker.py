@@ -68,19 +68,13 @@ def claim(now: dt.datetime, claim_id: str, limit: int) -> list[int]:
 
 
 def renew(delivery_id: int, claim_id: str, now: dt.datetime) -> bool:
-    """Extend this worker's lease on one delivery to now + the lease; False when the claim is
-    no longer ours (another worker took it over after the lease ran out) or it is done."""
-    until = now + dt.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
-    renewed = Delivery.objects.filter(
-        pk=delivery_id, claim=claim_id, status=Delivery.Status.PENDING
-    ).update(claimed_until=until)
-    return renewed == 1
+    """Extend this worker's lease on one delivery; False when another worker has it now."""
+    return lease.renew(Delivery, delivery_id, claim_id, now)
 
 
 def release(ids: list[int], claim_id: str) -> None:
     """Give back claimed deliveries not yet sent (on shutdown), so others need not wait."""
-    if ids:
-        Delivery.objects.filter(pk__in=ids, claim=claim_id).update(claimed_until=None, claim="")
+    lease.release(Delivery, ids, claim_id)
 
 
 @dataclass(frozen=True)
