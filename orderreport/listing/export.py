@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 import xlsxwriter
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 EXPORT_CHUNK = 2000
 BOM = "\ufeff"
@@ -113,9 +115,17 @@ def write_xlsx(out: Any, header: Sequence[str], rows: Iterable[Sequence[Cell]]) 
     bold = workbook.add_format({"bold": True})
     sheet.write_row(0, 0, header, bold)
     row_number = 0
+    rows = iter(rows)
     for row in rows:
         row_number += 1
-        if row_number > XLSX_MAX_ROWS:
+        if row_number == XLSX_MAX_ROWS and next(rows, None) is not None:
+            # The sheet's last row, with more rows to come than fit: a note takes it, so no
+            # one takes the file for the whole list.
+            note = gettext(
+                "Only the first %(count)s rows fit in an Excel sheet; the list has more. "
+                "Export CSV for the whole list."
+            ) % {"count": number_format(row_number - 1, force_grouping=True)}
+            sheet.write_string(row_number, 0, note, bold)
             break
         for col, value in enumerate(row):
             if value is None or value == "":

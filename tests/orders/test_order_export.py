@@ -231,3 +231,38 @@ def test_it_says_which_orders_are_tests(
     rows = csv_rows(client.get(url(team), {"format": "csv", "lines": lines}))
     assert rows[0][-1] == "Test"
     assert [(row[0], row[-1]) for row in rows[1:]] == [("test-1", "yes"), ("real-1", "")]
+
+
+def test_an_xlsx_export_longer_than_a_sheet_says_so_in_its_last_row(
+    team: Team, client: Client, make_order: MakeOrder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("orderreport.listing.export.XLSX_MAX_ROWS", 3)  # a sheet of 3 rows
+    for n in range(5):
+        make_order(team.shop.project, T0 + dt.timedelta(minutes=n), external_id=f"A-{n}")
+    client.force_login(team.owner)
+
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(content(client.get(url(team), {"format": "xlsx"}))), read_only=True
+    ).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+
+    assert len(rows) == 4  # the header, two orders, the note in the sheet's last row
+    assert [row[0] for row in rows[1:3]] == ["A-4", "A-3"]
+    assert rows[3][0] == (
+        "Only the first 2 rows fit in an Excel sheet; the list has more. "
+        "Export CSV for the whole list."
+    )
+
+
+def test_an_xlsx_export_that_just_fits_has_no_note(
+    team: Team, client: Client, make_order: MakeOrder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("orderreport.listing.export.XLSX_MAX_ROWS", 3)
+    for n in range(3):
+        make_order(team.shop.project, T0 + dt.timedelta(minutes=n), external_id=f"A-{n}")
+    client.force_login(team.owner)
+
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(content(client.get(url(team), {"format": "xlsx"}))), read_only=True
+    ).active
+    assert [row[0] for row in sheet.iter_rows(values_only=True)] == ["Order", "A-2", "A-1", "A-0"]
