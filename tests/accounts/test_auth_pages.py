@@ -166,3 +166,19 @@ def test_it_speaks_russian_on_the_way_in(client: Client) -> None:
     assert_app_layout(html, "entrance")
     assert '<label for="id_login">Адрес электронной почты</label>' in html
     assert "Запомнить меня" in html
+
+
+def test_the_way_in_says_log_in_and_sign_up_as_the_header_does() -> None:
+    """allauth's "Sign In" / "Sign Up" / "Remember Me" next to the header's "Log in" and
+    "Sign up" read like two products: our catalogs give its pages the app's words."""
+    login = Client().get("/accounts/login/").content.decode()
+    assert re.search(r"<h1[^>]*>\s*Log in\s*</h1>", login), login
+    assert "Sign In" not in login and "Remember Me" not in login
+    assert "Remember me" in login
+    signup = Client().get("/accounts/signup/").content.decode()
+    assert re.search(r"<h1[^>]*>\s*Sign up\s*</h1>", signup)
+    assert "Sign Up" not in signup
+    russian = Client(HTTP_ACCEPT_LANGUAGE="ru").get("/accounts/signup/")
+    text = russian.content.decode()
+    assert re.search(r"<h1[^>]*>\s*Регистрация\s*</h1>", text), text
+    assert "Зарегистрируйтесь" not in text
