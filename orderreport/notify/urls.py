@@ -27,6 +27,11 @@ urlpatterns = [
         name="test",
     ),
     path(
+        "projects/<id:project_id>/notifications/<id:channel_id>/confirm-again/",
+        views.confirm_again,
+        name="confirm-again",
+    ),
+    path(
         "projects/<id:project_id>/notifications/<id:channel_id>/rotate-secret/",
         views.rotate_secret,
         name="rotate-secret",

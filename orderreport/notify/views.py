@@ -103,34 +103,39 @@ def _after_save(
         except Exception:
             messages.error(request, _("Could not send the confirmation e-mail; try again later."))
             return
-        if result.sent:
-            messages.info(
-                request,
-                _("A confirmation link is on its way to: %(addresses)s")
-                % {"addresses": ", ".join(result.sent)},
+        _confirmation_messages(request, result)
+
+
+def _confirmation_messages(request: HttpRequest, result: services.Confirmations) -> None:
+    """What became of each confirmation link: queued, held back by the cooldown, or over the
+    member's daily number."""
+    if result.sent:
+        messages.info(
+            request,
+            _("A confirmation link is on its way to: %(addresses)s")
+            % {"addresses": ", ".join(result.sent)},
+        )
+    if result.cooling:
+        messages.warning(
+            request,
+            _(
+                "A confirmation link was sent to %(addresses)s a few minutes ago; "
+                "it was not sent again."
             )
-        if result.cooling:
-            messages.warning(
-                request,
-                _(
-                    "A confirmation link was sent to %(addresses)s a few minutes ago; "
-                    "it was not sent again."
-                )
-                % {"addresses": ", ".join(result.cooling)},
+            % {"addresses": ", ".join(result.cooling)},
+        )
+    if result.capped:
+        messages.error(
+            request,
+            _(
+                "Not sent to %(addresses)s: you have sent %(count)s confirmation e-mails "
+                "today, the most allowed in a day. Send the link again tomorrow."
             )
-        if result.capped:
-            messages.error(
-                request,
-                _(
-                    "Not sent to %(addresses)s: you have sent %(count)s confirmation e-mails "
-                    "today, the most allowed in a day. Remove the address and add it again "
-                    "tomorrow."
-                )
-                % {
-                    "addresses": ", ".join(result.capped),
-                    "count": settings.CONFIRMATION_MAILS_PER_DAY,
-                },
-            )
+            % {
+                "addresses": ", ".join(result.capped),
+                "count": settings.CONFIRMATION_MAILS_PER_DAY,
+            },
+        )
 
 
 @never_cache  # shows a key or secret: never kept by a browser or proxy
@@ -217,6 +222,31 @@ def test_channel(request: HttpRequest, project_id: int, channel_id: int) -> Http
     channel = _channel(access, channel_id)
     enqueue_test(channel, timezone.now())
     messages.success(request, _("Test message queued: it arrives within seconds."))
+    return redirect("notify:channel", access.project.pk, channel.pk)
+
+
+@login_required
+@require_POST
+def confirm_again(request: HttpRequest, project_id: int, channel_id: int) -> HttpResponse:
+    """Send one unconfirmed address of an e-mail channel its confirmation link again (the
+    first one was lost, expired or went to spam), within the same cooldown and daily number."""
+    access = project_for(request.user, project_id, write=True)  # type: ignore[arg-type]
+    channel = _channel(access, channel_id)
+    if channel.kind != Channel.Kind.EMAIL:
+        raise Http404("Only e-mail channels confirm addresses")
+    config = channel.settings
+    assert isinstance(config, EmailConfig)
+    address = request.POST.get("address", "").strip().lower()
+    if address not in config.addresses:
+        messages.error(request, _("That address is not one of this channel's."))
+    elif address in config.confirmed:
+        messages.info(request, _("%(address)s is confirmed already.") % {"address": address})
+    else:
+        others = [a for a in config.addresses if a != address]
+        result = services.send_confirmations(
+            channel, _language(request), user_id=request.user.pk, skip=others
+        )
+        _confirmation_messages(request, result)
     return redirect("notify:channel", access.project.pk, channel.pk)
 
 

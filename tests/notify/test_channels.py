@@ -496,3 +496,69 @@ def test_it_caps_the_confirmations_a_member_sends_in_a_day(
         "Not sent to c@example.com: you have sent 2 confirmation e-mails today"
         in page.content.decode()
     )
+
+
+def _email_channel(team: Team, addresses: list[str], confirmed: list[str]) -> Channel:
+    return Channel.objects.create(
+        project=team.shop.project,
+        kind="email",
+        name="Team",
+        config={"addresses": addresses, "confirmed": confirmed},
+    )
+
+
+def test_it_sends_one_waiting_address_its_link_again(client: Client, team: Team) -> None:
+    channel = _email_channel(team, ["a@example.com", "b@example.com"], [])
+    client.force_login(team.owner)
+    page = client.get(_url("channel", team.shop.project.pk, channel.pk)).content.decode()
+    assert page.count("Send the link again") == 2  # one per address waiting
+
+    response = client.post(
+        _url("confirm-again", team.shop.project.pk, channel.pk),
+        {"address": "B@example.com"},
+        follow=True,
+    )
+
+    assert "A confirmation link is on its way to: b@example.com" in response.content.decode()
+    (message,) = sent_mail()
+    assert message.to == ["b@example.com"]
+    link = re.search(r"https?://\S+/notifications/confirm/\S+/", message.body)
+    assert link
+    client.post(link.group(0).split("127.0.0.1:8000", 1)[-1])
+    assert Channel.objects.get().config["confirmed"] == ["b@example.com"]
+
+
+def test_sending_a_link_again_keeps_the_cooldown(client: Client, team: Team, settings: Any) -> None:
+    settings.MAIL_ADDRESS_COOLDOWN_SECONDS = 600
+    address = f"again-{team.owner.pk}@example.com"  # counters outlive a test in a shared Redis
+    channel = _email_channel(team, [address], [])
+    client.force_login(team.owner)
+    url = _url("confirm-again", team.shop.project.pk, channel.pk)
+    client.post(url, {"address": address})
+    assert len(sent_mail()) == 1
+    page = client.post(url, {"address": address}, follow=True).content.decode()
+    assert len(sent_mail()) == 1
+    assert f"A confirmation link was sent to {address} a few minutes ago" in page
+
+
+def test_it_sends_no_link_for_a_confirmed_or_foreign_address(client: Client, team: Team) -> None:
+    channel = _email_channel(team, ["a@example.com"], ["a@example.com"])
+    client.force_login(team.owner)
+    url = _url("confirm-again", team.shop.project.pk, channel.pk)
+    confirmed = client.post(url, {"address": "a@example.com"}, follow=True).content.decode()
+    assert "a@example.com is confirmed already." in confirmed
+    foreign = client.post(url, {"address": "x@elsewhere.example"}, follow=True).content.decode()
+    assert "That address is not one of this channel&#x27;s." in foreign
+    assert sent_mail() == []
+
+
+def test_a_viewer_cannot_send_a_link_again(client: Client, team: Team) -> None:
+    channel = _email_channel(team, ["a@example.com"], [])
+    client.force_login(team.viewer)
+    page = client.get(_url("channel", team.shop.project.pk, channel.pk)).content.decode()
+    assert "Send the link again" not in page
+    response = client.post(
+        _url("confirm-again", team.shop.project.pk, channel.pk), {"address": "a@example.com"}
+    )
+    assert response.status_code == 403
+    assert sent_mail() == []

@@ -113,3 +113,44 @@ def test_it_shows_a_token_no_key_decrypts_on_phone_and_desktop(
         assert page.locator("p.errorlist", has_text=problem).is_visible()
         assert page.locator("td", has_text=logged).is_visible()  # the delivery log
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize(
+    ("width", "language", "button", "queued"),
+    [
+        (1280, "en", "Send the link again", "A confirmation link is on its way to: b@example.com"),
+        (
+            375,
+            "ru",
+            "Отправить ссылку ещё раз",
+            "Отправляем ссылку для подтверждения на: b@example.com",
+        ),
+    ],
+)
+def test_an_owner_sends_a_waiting_address_its_link_again(
+    browser_page: Any, live_server: Any, team: Team, width: int, language: str, button: str,
+    queued: str,
+) -> None:  # fmt: skip
+    from playwright.sync_api import expect
+
+    from orderreport.accounts.models import QueuedMail
+
+    team.owner.language = language
+    team.owner.save()
+    channel = Channel.objects.create(
+        project=team.shop.project,
+        kind="email",
+        name="Team",
+        config={"addresses": ["a@example.com", "b@example.com"], "confirmed": ["a@example.com"]},
+    )
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 800})
+    _log_in(page, live_server, team.owner)
+    page.goto(f"{live_server.url}/projects/{team.shop.project.pk}/notifications/{channel.pk}/")
+    again = page.get_by_role("button", name=button)
+    expect(again).to_have_count(1)  # a@ is confirmed: only b@ waits
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=f"/tmp/confirm-again-{width}-{language}.png", full_page=True)
+    again.click()
+    expect(page.get_by_text(queued)).to_be_visible()
+    assert list(QueuedMail.objects.values_list("to", flat=True)) == ["b@example.com"]
