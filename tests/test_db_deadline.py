@@ -8,7 +8,6 @@ never. Timing assertions only prove that waits are bounded.
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from django.test import Client
 from orderreport.projects.services import create_server_key
 from tests.conftest import Shop
 from tests.ingest.tcp_proxy import TcpProxy
+from tests.ingest.test_faults_hung import LOG_RECORD
 from tests.ingest.test_faults_server import committed, running_server
 
 pytestmark = pytest.mark.postgres
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.postgres
 QUERY_SECONDS = 1.0
 CONNECT_SECONDS = 2
 BOUND = 3 * (QUERY_SECONDS + CONNECT_SECONDS)  # generous: proves an end, not a speed
-LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ (WARNING|ERROR|CRITICAL) ")
 
 
 def timed_get(url: str, **kwargs: Any) -> tuple[httpx.Response, float]:

@@ -4,13 +4,7 @@ static files."""
 from __future__ import annotations
 
 import contextlib
-import os
 import runpy
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +18,7 @@ from django.test import Client
 from orderreport.checks import check_settings
 from orderreport.projects.services import create_server_key
 from tests.conftest import Shop
+from tests.ingest.test_faults_server import running_server
 from tests.notify.conftest import webhook_channel
 
 YEAR = 365 * 24 * 3600
@@ -148,55 +143,24 @@ def test_pages_that_show_keys_or_secrets_are_never_stored(client: Client, shop: 
     assert "no-store" not in client.get(f"/projects/{p}/orders/").get("Cache-Control", "")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def https_server(tmp_path: Path) -> Iterator[str]:
     """`orderreport serve` as production runs it, behind a TLS proxy it trusts."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_NAME"}
-    env.update(
+    with running_server(
+        tmp_path,
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",  # /healthz needs no tables
         REDIS_URL="",
         BASE_URL="https://orders.example.net",
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_PROXY_SSL_HEADER="true",
-        STATIC_ROOT=str(tmp_path / "static"),
+        STATIC_HASHED="true",  # as production: hashed names from the manifest
         SECRET_KEY="https-tests-only-" + "x" * 40,
         # Production does not start without the key of channel secrets (check notify.E003).
         SECRETS_KEYS=Fernet.generate_key().decode(),
         DEBUG="false",
-    )
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "orderreport", "serve", "--port", str(port), "--workers", "1"],
-            env=env,
-            cwd=django_settings.ROOT_DIR,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, log.read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        RATE_LIMITS_ENABLED="true",
+    ) as (_server, url, _log):
         yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
 
 
 def test_the_production_server_sends_static_files_with_nosniff_and_hsts(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ on: the worker logs the outage once and its end once, and sends what was queued 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,11 +22,10 @@ from django.utils import timezone
 from orderreport.accounts.mail import queue_mail
 from orderreport.accounts.models import QueuedMail
 from tests.ingest.tcp_proxy import TcpProxy
+from tests.ingest.test_faults_hung import LOG_RECORD
 from tests.ingest.test_faults_server import committed
 
 pytestmark = pytest.mark.postgres
-
-LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ (WARNING|ERROR|CRITICAL) ")
 
 
 def wait_for(what: str, check: object, log: Path, seconds: float = 30) -> None:
