@@ -70,6 +70,8 @@ def test_a_worker_logs_a_database_outage_once_and_carries_on_when_it_is_back(
             lambda: QueuedMail.objects.filter(sent_at__isnull=False).exists(),
             log,
         )
+        # Logged once the poll that sent it is over: a moment after the mail's commit.
+        wait_for("the recovery logged", lambda: "recovered" in log.read_text(), log)
         records = [line for line in log.read_text().splitlines() if LOG_RECORD.match(line)]
         outage = [line for line in records if "database (notification worker)" in line]
         assert len(outage) == 2, records  # unavailable once, recovered once
