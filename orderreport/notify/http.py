@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -43,6 +44,12 @@ NOT_ALLOWED = gettext_noop("Destination not allowed")
 # Prefixes whose addresses carry an IPv4 address in their last 32 bits (RFC 6052's NAT64
 # well-known prefix); the IPv4 address is where the packets end up.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# A name lookup waits no longer than a connection does. The system resolver has no timeout of
+# its own to pass (a hung DNS server costs its retries times its nameservers, often 30 s), so
+# each lookup runs in a daemon thread and is abandoned when its time is up; at most this many
+# abandoned lookups run at once, after which new ones fail at once until one ends.
+RESOLVE_SECONDS = 5.0
+_LOOKUPS = threading.BoundedSemaphore(16)
 
 
 class OutboundError(Exception):
@@ -133,27 +140,48 @@ def address_allowed(ip: IPAddress) -> bool:
     return any(ip in net for net in _allowed_networks(tuple(settings.OUTBOUND_ALLOWED_NETWORKS)))
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address of `host`; an IP literal resolves to itself."""
+def resolve(host: str, port: int, wait: float = RESOLVE_SECONDS) -> list[IPAddress]:
+    """Every address of `host`, looked up for at most `wait` seconds; an IP literal resolves
+    to itself."""
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise OutboundError(f"Could not resolve {host}") from None
+    infos = _lookup(host, port, wait)
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 
-def _checked_address(url: str) -> tuple[str, IPAddress]:
+def _lookup(host: str, port: int, wait: float) -> list[Any]:
+    if not _LOOKUPS.acquire(blocking=False):
+        raise OutboundError(f"Could not resolve {host}: the name service is not answering")
+    answer: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            answer["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            answer["error"] = exc
+        finally:
+            _LOOKUPS.release()
+            done.set()
+
+    threading.Thread(target=run, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(wait):
+        raise OutboundError(f"Could not resolve {host}: no answer within {wait:g} s")
+    if "error" in answer:
+        raise OutboundError(f"Could not resolve {host}") from None
+    return answer["infos"]
+
+
+def _checked_address(url: str, wait: float = RESOLVE_SECONDS) -> tuple[str, IPAddress]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundError(
             f"Not an http(s) URL: {parts.scheme}://{parts.hostname}", permanent=True
         )
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = resolve(parts.hostname, port)
+    addresses = resolve(parts.hostname, port, wait)
     if not addresses:
         raise OutboundError(f"{parts.hostname} has no address")
     # Every address must pass, not just the first: the connection could go to any of them.
@@ -172,7 +200,7 @@ def check_url(url: str) -> None:
     """Raise BlockedAddress if `url`'s host is, or now resolves to, an address the guard
     refuses; a name that does not resolve passes (the guard checks again at every request)."""
     try:
-        _checked_address(url)
+        _checked_address(url, min(settings.OUTBOUND_TIMEOUT_SECONDS, RESOLVE_SECONDS))
     except BlockedAddress:
         raise
     except OutboundError:
@@ -228,12 +256,27 @@ class _DeadlineBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
+        timeout = self._left(timeout)
+        # A guarded request comes here with the address it checked; an operator's URL (the
+        # Telegram API) with a name, looked up here so that the lookup is bounded too.
+        addresses = resolve(host, port, min(timeout, RESOLVE_SECONDS))
+        for n, ip in enumerate(addresses):
+            try:
+                stream = super().connect_tcp(
+                    str(ip), port, self._left(timeout), local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                if n == len(addresses) - 1:
+                    raise
+                continue
+            return _DeadlineStream(stream, self.deadline)
+        raise httpcore.ConnectError(f"{host} has no address")
+
+    def _left(self, timeout: float | None) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise httpcore.ConnectTimeout("The request's deadline passed")
-        timeout = left if timeout is None else min(timeout, left)
-        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
-        return _DeadlineStream(stream, self.deadline)
+        return left if timeout is None else min(timeout, left)
 
 
 def _transport(deadline: float) -> httpx.HTTPTransport:
@@ -289,7 +332,7 @@ def request(
             extensions: dict[str, Any] = {}
             target = url
             if guard:
-                host, ip = _checked_address(url)
+                host, ip = _checked_address(url, min(timeout, RESOLVE_SECONDS))
                 target = _pinned(url, ip)
                 netloc = urlsplit(url).netloc.rsplit("@", 1)[-1]
                 send_headers["Host"] = netloc
