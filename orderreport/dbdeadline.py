@@ -33,6 +33,8 @@ from django.core.signals import got_request_exception
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 from orderreport.outage import Outage
 
@@ -130,9 +132,20 @@ def query_deadline() -> Iterator[None]:
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:
-    """503 for a page while the database is out: rendered without the database."""
-    response = HttpResponse(render_to_string("503.html"), status=503)
+    """503 for a page while the database is out: rendered without the database.
+
+    In the user's language if LanguageMiddleware got to read it; else (the database failed
+    while the session or user was read) the language cookie, kept by the switcher, or the
+    browser's: never whatever this thread translated last.
+    """
+    language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(
+        request
+    )
+    with translation.override(language):
+        response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = "5"
+    response["Content-Language"] = language
+    patch_vary_headers(response, ("Accept-Language", "Cookie"))
     return response
 
 

@@ -70,6 +70,17 @@ def test_a_hung_database_costs_pages_and_reads_a_bounded_wait_then_they_recover(
                 assert response.headers["Retry-After"] == "5"
                 assert "Temporarily unavailable" in response.text
                 assert seconds < BOUND, seconds
+                # The user's language without the database: the switcher's cookie, or the
+                # browser's (the saved one needs the user's row).
+                russian = {**cookies, django_settings.LANGUAGE_COOKIE_NAME: "ru"}
+                response, _seconds = timed_get(url + page, cookies=russian)
+                assert response.status_code == 503
+                assert "Временно недоступно" in response.text
+                response, _seconds = timed_get(
+                    url + page, cookies=cookies, headers={"Accept-Language": "ru"}
+                )
+                assert response.status_code == 503
+                assert "Временно недоступно" in response.text
                 answer, seconds = timed_get(url + read, headers=headers)
                 assert answer.status_code == 503, answer.text[:500]
                 assert answer.json()["code"] == "unavailable"
