@@ -53,6 +53,13 @@ django_settings.STORAGES["staticfiles"]["BACKEND"] = (
 )
 
 
+def csp(response: Any) -> dict[str, list[str]]:
+    """A response's Content-Security-Policy, directive by directive: django-csp writes the
+    directives in no fixed order."""
+    directives = (d.split() for d in response["Content-Security-Policy"].split(";"))
+    return {d[0]: d[1:] for d in directives if d}
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
