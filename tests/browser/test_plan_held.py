@@ -53,3 +53,18 @@ def test_the_plan_page_with_held_orders_fits_a_phone(
         page.locator('a.button[href="https://billing.example.com/upgrade"]').first
     ).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # Plan names wrap between words, never inside one ("Без ограничений" was cut to
+    # "ограничени" + "й"): each word of each card's heading sits on one line.
+    broken = page.evaluate(
+        """() => [...document.querySelectorAll('.plans h3')].flatMap(h => {
+            const text = h.firstChild, words = [], range = document.createRange();
+            for (const m of text.data.matchAll(/\\S+/g)) {
+                range.setStart(text, m.index);
+                range.setEnd(text, m.index + m[0].length);
+                const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (lines.size > 1) words.push(m[0]);
+            }
+            return words;
+        })"""
+    )
+    assert broken == []
