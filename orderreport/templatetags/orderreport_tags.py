@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import re
 from zoneinfo import ZoneInfo
 
 from django import template
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
@@ -112,3 +114,18 @@ def customer_text(value: object) -> str:
     if value is None:
         return ""
     return neutralise(value)
+
+
+# The no-break space that joins a currency to its amount ("RUB 166,220.00", "6 500,00 ₽").
+_CURRENCY_SPACE = re.compile("^[^\\d\xa0]+\xa0|\xa0(?=[^\\d\xa0]+$)")
+
+
+@register.filter
+def money_breaks(value: object) -> SafeString:
+    """`{{ figure.value|money_breaks }}`: a `<wbr>` after the space between a currency and
+    its amount. On a phone's narrow figure card the line may then break there, not inside the
+    digits ("RUB 166,220.0" + "0"); the text itself (copied, read aloud) is unchanged."""
+    text = str(value)
+    cuts = [0, *(m.end() for m in _CURRENCY_SPACE.finditer(text)), len(text)]
+    pieces = ((text[start:end],) for start, end in itertools.pairwise(cuts))
+    return format_html_join(SafeString("<wbr>"), "{}", pieces)

@@ -181,3 +181,25 @@ def test_it_speaks_russian(page: Page, live_server: LiveServer, console: list[st
         "2\xa0000,00\xa0₽"
     )
     assert_clean(page, console)
+
+
+def test_a_large_amount_breaks_at_its_currency_on_a_phone(
+    page: Page, live_server: LiveServer, console: list[str]
+) -> None:
+    # "RUB 172,720.00" is wider than half a phone's screen: it used to break inside the
+    # digits ("RUB 172,720.0" + "0"); it goes to a new line after the currency instead.
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    shop = seed()
+    add_order(shop.project, timezone.now() - dt.timedelta(minutes=5), 16622000, "RUB")
+    open_overview(page, live_server, shop, "?period=7d")
+    revenue = page.locator('dl.cards[data-currency="RUB"] .card .value').first
+    assert revenue.inner_text() == "RUB\xa0172,720.00"  # the text is unchanged
+    digits_lines = revenue.evaluate(
+        """v => {
+            const range = document.createRange();
+            range.selectNodeContents(v.lastChild);  // the amount (all of it, before the fix)
+            return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+        }"""
+    )
+    assert digits_lines == 1
+    assert_clean(page, console)
