@@ -99,3 +99,40 @@ def test_the_desktop_header_is_unchanged(browser: Browser, live_server: LiveServ
         expect(page.get_by_role("link", name="Settings")).to_be_visible()
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("section", ["domains", "settings"])
+def test_the_current_tab_is_in_sight_on_a_phone(
+    browser: Browser, live_server: LiveServer, section: str
+) -> None:
+    # A tab past the screen's edge (Domains, Settings) used to stay out of sight: the page
+    # did not say which tab it was.
+    shop = shop_with_orders()
+    page = open_page(browser, live_server, shop, PHONE, "ru", is_mobile=True, has_touch=True)
+    try:
+        page.goto(f"{live_server.url}/projects/{shop.project.pk}/{section}/")
+        current = page.locator(".subnav a[aria-current='page']")
+        expect(current).to_have_count(1)
+        strip = page.locator(".subnav ul")
+        page.wait_for_function("() => document.querySelector('.subnav ul').scrollLeft > 0")
+        inside = strip.evaluate(
+            """(strip) => {
+                const s = strip.getBoundingClientRect();
+                const c = strip.querySelector("a[aria-current='page']").getBoundingClientRect();
+                return c.left >= s.left - 1 && c.right <= s.right + 1;  // subpixels
+            }"""
+        )
+        assert inside
+    finally:
+        page.context.close()
+
+
+def test_the_first_tab_needs_no_scrolling(browser: Browser, live_server: LiveServer) -> None:
+    shop = shop_with_orders()
+    page = open_page(browser, live_server, shop, PHONE, "en", is_mobile=True, has_touch=True)
+    try:
+        page.goto(f"{live_server.url}/projects/{shop.project.pk}/")
+        expect(page.locator(".subnav a[aria-current='page']")).to_be_visible()
+        assert page.locator(".subnav ul").evaluate("el => el.scrollLeft") == 0
+    finally:
+        page.context.close()

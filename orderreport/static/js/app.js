@@ -9,3 +9,13 @@ document.addEventListener("click", (event) => {
     setTimeout(() => { button.textContent = label; }, 1500);
   });
 });
+
+// On a phone the project's tabs scroll sideways (CSS): bring the current one into sight, so a
+// page opened on "Domains" or "Settings" does not hide which tab it is.
+document.addEventListener("DOMContentLoaded", () => {
+  const current = document.querySelector(".subnav a[aria-current='page']");
+  const strip = current && current.closest("ul");
+  if (!strip || strip.scrollWidth <= strip.clientWidth) return;
+  const left = current.offsetLeft - strip.offsetLeft;
+  strip.scrollLeft = left - (strip.clientWidth - current.offsetWidth) / 2;
+});
