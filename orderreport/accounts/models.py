@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orderreport.queued import Queued
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -242,7 +244,7 @@ class HeldOrder(models.Model):
         return f"{self.external_id} held for {self.account}"
 
 
-class QueuedMail(models.Model):
+class QueuedMail(Queued):
     """Mail to a person (a sign-up or address confirmation, a password reset, an invitation,
     a channel address confirmation), written in the transaction of what caused it
     (accounts/mail.py) and sent by the worker (notify/account_mail.py): an SMTP outage delays
@@ -252,26 +254,12 @@ class QueuedMail(models.Model):
     MAIL_KEEP_HOURS after they were queued.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
     to = models.CharField(max_length=254)
     # Empty: DEFAULT_FROM_EMAIL when it is sent.
     from_email = models.CharField(max_length=320, blank=True)
     subject = models.CharField(max_length=998)
     text = models.TextField()
     html = models.TextField(blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    # A worker owns a claimed mail until claimed_until; after a crash another takes over.
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    claim = models.CharField(max_length=32, blank=True)
-    last_error = models.TextField(blank=True)
-    created = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "queued mail"

@@ -12,6 +12,7 @@ from orderreport.accounts.models import Account
 from orderreport.events.models import EventRecord
 from orderreport.orders.models import Order, StatusChange
 from orderreport.projects.models import Event, Project
+from orderreport.queued import Queued
 
 if TYPE_CHECKING:
     from orderreport.notify.config import ChannelConfig
@@ -90,7 +91,7 @@ class LimitWarning(models.Model):
         return f"{self.account_id} {self.period_start} {self.threshold}%"
 
 
-class Delivery(models.Model):
+class Delivery(Queued):
     """One notification to one channel: the outbox row the worker claims and sends."""
 
     class Topic(models.TextChoices):
@@ -100,11 +101,6 @@ class Delivery(models.Model):
         STATUS = "status", _("Status change")
         TEST = "test", _("Test message")
         DIGEST = "digest", _("Daily summary")
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
 
     # No channel: a plan-limit warning e-mailed to the account owner.
     # Indexed by delivery_channel_log below, which starts with the channel; a second index
@@ -149,15 +145,6 @@ class Delivery(models.Model):
     # restarted at the hour queue one summary, not two. A "send again" copy has none. NULL
     # rather than "" so the write side's own INSERTs (ingest/) need not name the column.
     once_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    # A worker owns a claimed delivery until claimed_until; after a crash another takes over.
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    claim = models.CharField(max_length=32, blank=True)
-    last_error = models.TextField(blank=True)
-    created = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
