@@ -12,14 +12,13 @@ from html import escape
 
 import httpx
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from orderreport.events.models import EventRecord
 from orderreport.projects.models import Domain
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ShopSite
+from tests.browser.session import log_in
 from tests.conftest import Shop, make_shop
 
 SHOP_HOST = "shop.test"
@@ -92,13 +91,6 @@ def fill_and_send(page: Page, url: str) -> None:
     for name, value in LEAD:
         page.locator(f'input[name="{name}"]').fill(value)
     page.get_by_role("button", name="Send").click()
-
-
-def log_in(page: Page, live_server: LiveServer, user: object) -> None:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def assert_recorded(shop: Shop) -> EventRecord:

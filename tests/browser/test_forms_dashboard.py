@@ -9,14 +9,13 @@ import os
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from orderreport.accounts.models import User
 from orderreport.events.models import EventRecord
 from orderreport.projects.services import TEST_SUBMISSION_VALUE
+from tests.browser.session import log_in, no_sideways_scroll
 from tests.conftest import make_shop
 
 TEXT = {
@@ -37,18 +36,6 @@ TEXT = {
         "marked": "Отмечено как не спам",
     },
 }
-
-
-def log_in(page: Page, live_server: LiveServer, user: User) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-
-
-def no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width  # type: ignore[index]
 
 
 def shot(target: Page | Locator, name: str) -> None:

@@ -9,13 +9,11 @@ import subprocess
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from orderreport.accounts.models import User
 from orderreport.orders.models import Order
+from tests.browser.session import log_in
 from tests.conftest import Shop, make_shop
 
 # (tab, the id of its panel, a text only that panel shows)
@@ -40,13 +38,6 @@ WAYS = {
 TEST_BUTTON = {"en": "Send a test order", "ru": "Отправить тестовый заказ"}
 # Measured in Chromium at 1280 px before the tabs: 8,558 px (test button at 4,767 px).
 HEIGHT_BEFORE = 8558
-
-
-def log_in(page: Page, live_server: LiveServer, user: User) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 @pytest.fixture

@@ -3,21 +3,13 @@ and the step in the history."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from orderreport.orders.models import Order, StatusChange
+from tests.browser.session import log_in
 from tests.conftest import make_shop
-
-
-def log_in(page: Page, live_server: LiveServer, user: object) -> None:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def test_an_owner_changes_the_status_and_sees_the_history(

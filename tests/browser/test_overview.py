@@ -14,7 +14,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from orderreport.accounts.services import get_plan
 from orderreport.orders.services import change_status
-from tests.browser.test_order_status import log_in
+from tests.browser.session import log_in
 from tests.conftest import Shop, make_shop
 from tests.reports.helpers import add_order, add_record
 

@@ -16,7 +16,7 @@ from orderreport.accounts.models import User
 from orderreport.accounts.services import create_account
 from orderreport.orders.models import Order
 from orderreport.projects.models import Project
-from tests.browser.test_forms_dashboard import log_in, no_sideways_scroll
+from tests.browser.session import log_in, no_sideways_scroll
 
 
 @pytest.mark.parametrize(

@@ -3,26 +3,18 @@ sideways scrolling, with the held orders and the way to a larger plan on it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.conf import settings
-from django.test import Client, override_settings
+from django.test import override_settings
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from orderreport.ingest.record import record_in_transaction
+from tests.browser.session import log_in
 from tests.conftest import make_shop
 from tests.ingest.helpers import limit_to, order_item
 
 PHONE = {"width": 375, "height": 812}
-
-
-def log_in(page: Page, live_server: LiveServer, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, Request, expect
 from pytest_django.live_server_helper import LiveServer
 
 from orderreport.orders.models import Order
-from tests.browser.test_order_status import log_in
+from tests.browser.session import log_in
 from tests.conftest import make_shop
 from tests.notify.pictures import PictureHost, fresh_picture_cache, png, serving
 

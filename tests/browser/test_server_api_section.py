@@ -8,33 +8,19 @@ import os
 import re
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from orderreport.accounts.models import User
 from orderreport.orders.models import Order
 from orderreport.projects.models import ApiKey, hash_server_key
+from tests.browser.session import log_in, no_sideways_scroll
 from tests.conftest import make_shop
 
 TEXT = {
     "en": ("Server API", "Create a server key", "it will not be shown again"),
     "ru": ("Серверный API", "Create a server key", "больше он показан не будет"),
 }
-
-
-def log_in(page: Page, live_server: LiveServer, user: User) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width  # type: ignore[index]
 
 
 def _shot(section: Locator, name: str) -> None:
@@ -71,7 +57,7 @@ def test_an_owner_creates_a_server_key_from_the_integration_page(
     section = page.locator("#server-api")
     expect(section.get_by_role("heading", name=title, exact=True)).to_be_visible()
     expect(section.locator("pre code").first).to_contain_text("sk_YOUR_SERVER_KEY")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     _shot(section, f"server-api-{language}-{width}")
 
     section.locator("input[name='server-name']").fill("CRM")
@@ -86,5 +72,5 @@ def test_an_owner_creates_a_server_key_from_the_integration_page(
     )
     expect(section.locator("pre code").first).to_contain_text(raw)
     expect(section.locator("pre code").first).to_contain_text('"id": "10482"')
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     _shot(section, f"server-api-created-{language}-{width}")
