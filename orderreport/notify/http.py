@@ -152,7 +152,8 @@ def resolve(host: str, port: int, wait: float = RESOLVE_SECONDS) -> list[IPAddre
 
 
 def _lookup(host: str, port: int, wait: float) -> list[Any]:
-    if not _LOOKUPS.acquire(blocking=False):
+    slots = _LOOKUPS  # the one this lookup holds a slot of, whatever replaces it meanwhile
+    if not slots.acquire(blocking=False):
         raise OutboundError(f"Could not resolve {host}: the name service is not answering")
     answer: dict[str, Any] = {}
     done = threading.Event()
@@ -163,7 +164,7 @@ def _lookup(host: str, port: int, wait: float) -> list[Any]:
         except (OSError, UnicodeError) as exc:
             answer["error"] = exc
         finally:
-            _LOOKUPS.release()
+            slots.release()
             done.set()
 
     threading.Thread(target=run, name=f"resolve {host}", daemon=True).start()
