@@ -303,6 +303,11 @@ def test_it_refuses_a_forged_confirmation_link(client: Client, team: Team) -> No
     response = client.post(_url("confirm-email", forged))
     assert response.status_code == 400
     assert Channel.objects.get().config["confirmed"] == []
+    # The way to a new link is the channel page's button (saving the channel no longer mails
+    # addresses it already had).
+    assert "Send the link again" in response.content.decode()
+    response = client.post(_url("confirm-email", forged), HTTP_ACCEPT_LANGUAGE="ru")
+    assert "Отправить ссылку ещё раз" in response.content.decode()
 
 
 def test_it_refuses_events_of_another_project(client: Client, team: Team) -> None:
