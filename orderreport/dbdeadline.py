@@ -10,8 +10,10 @@ down. psycopg then raises OperationalError at once, Django discards the connecti
 of the request, and `DeadlineMiddleware` answers 503 with Retry-After instead of a 500.
 
 The orders and events endpoints do not come here: they have their own bound
-(INGEST_WAIT_SECONDS, ingest/writer.py). Server-side cursors (exports) are bounded per
-statement they execute, not per chunk they fetch afterwards.
+(INGEST_WAIT_SECONDS, ingest/writer.py). Not covered: the chunks a server-side cursor
+fetches after its statement (exports), and a CSV export's statement itself, which runs while
+the response streams, after this middleware has returned. A database that hangs in the middle
+of an export holds that one request's thread until it answers or the connection breaks.
 """
 
 from __future__ import annotations
