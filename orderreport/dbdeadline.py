@@ -10,10 +10,9 @@ down. psycopg then raises OperationalError at once, Django discards the connecti
 of the request, and `DeadlineMiddleware` answers 503 with Retry-After instead of a 500.
 
 The orders and events endpoints do not come here: they have their own bound
-(INGEST_WAIT_SECONDS, ingest/writer.py). Not covered: the chunks a server-side cursor
-fetches after its statement (exports), and a CSV export's statement itself, which runs while
-the response streams, after this middleware has returned. A database that hangs in the middle
-of an export holds that one request's thread until it answers or the connection breaks.
+(INGEST_WAIT_SECONDS, ingest/writer.py). Exports read with a server-side cursor, whose
+chunks are fetched without an execute() and, for a streamed CSV, after this middleware has
+returned: `each_within_deadline` gives each of their steps the deadline.
 """
 
 from __future__ import annotations
@@ -26,13 +25,20 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.signals import got_request_exception
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+)
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -41,6 +47,7 @@ from django.utils.cache import patch_vary_headers
 from orderreport.outage import Outage
 
 log = logging.getLogger("orderreport.db")
+T = TypeVar("T")
 
 # Pages and API reads fail while the database is out; one line says so, not one per request.
 db_outage = Outage("database (PostgreSQL)", log, "requests answered 503")
@@ -72,7 +79,11 @@ class Watchdog:
 
     def done(self, token: int) -> None:
         with self._cond:
-            self._watched.pop(token, None)  # its heap entry is dropped when it comes up
+            self._watched.pop(token, None)
+            # Finished entries at the top go now (an export arms one per row: they must not
+            # pile up until the thread wakes); the others when they come up.
+            while self._heap and self._heap[0][1] not in self._watched:
+                heapq.heappop(self._heap)
 
     def _run(self) -> None:
         while True:
@@ -121,6 +132,40 @@ def _deadline_wrapper(
         return execute(sql, params, many, ctx)
     finally:
         watchdog.done(token)
+
+
+def each_within_deadline(rows: Iterable[T]) -> Iterator[T]:
+    """`rows`, each step of it under the query deadline.
+
+    For a lazy queryset read with a server-side cursor (the exports): its first step runs the
+    statement, and a later step now and then fetches the next chunk, which no execute() sees.
+    A CSV export streams after DeadlineMiddleware has returned, so its statement too is only
+    covered here. A cut connection ends the download with an error, never as a short file
+    that looks whole. About 2 us a row.
+    """
+    if connection.vendor != "postgresql":
+        yield from rows
+        return
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's, looked up once
+    seconds = settings.DB_QUERY_TIMEOUT_SECONDS
+    steps = iter(rows)
+    while True:
+        pgconn = getattr(db.connection, "pgconn", None)
+        if pgconn is None:  # not connected yet: the statement's execute() arms the deadline
+            with db.execute_wrapper(_deadline_wrapper):
+                try:
+                    row = next(steps)
+                except StopIteration:
+                    return
+        else:
+            token = watchdog.watch(seconds, pgconn)
+            try:
+                row = next(steps)
+            except StopIteration:
+                return
+            finally:
+                watchdog.done(token)
+        yield row
 
 
 @contextmanager
